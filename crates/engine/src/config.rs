@@ -1,0 +1,187 @@
+//! Configuration: the strict TOML file format (unknown keys are errors) and the validated
+//! runtime [`Config`] the engine and server run on. Every error carries its key path
+//! (`subnet[0].pool[1].end`) so `hyperdhcp check-config` can point at it.
+//!
+//! CONTRACT for other helpers: the pub types and fields below are fixed; the parsing and
+//! validation behind `Config::from_toml_str` is implemented in this module.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+
+use crate::lease::HwAddr;
+
+/// The whole validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `[server]`: listening and protocol timers.
+    pub server: ServerConfig,
+    /// `[store]`: where leases are kept.
+    pub store: StoreConfig,
+    /// `[[subnet]]`, in file order (selection tries them in this order).
+    pub subnets: Vec<SubnetConfig>,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable `key=value` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// Interface names to listen on (`interfaces`).
+    pub interfaces: Vec<String>,
+    /// Server identifier (option 54) override; default is the receiving interface's address.
+    pub server_id: Option<Ipv4Addr>,
+    /// How long an OFFER holds its address, seconds (`offer_timeout`, default 30s).
+    pub offer_timeout: u64,
+    /// How long a DECLINEd address is quarantined, seconds (`decline_hold`, default 24h).
+    pub decline_hold: u64,
+    /// Socket receive buffer, bytes (`receive_buffer`, default 4 MiB).
+    pub receive_buffer: usize,
+    /// `log_format`: "text" (default) or "json".
+    pub log_format: LogFormat,
+    /// `log_level`: a tracing filter directive, default "info".
+    pub log_level: String,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreConfig {
+    /// SQLite database file (`path`).
+    pub path: PathBuf,
+}
+
+/// `[[subnet]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubnetConfig {
+    /// The network (`cidr`).
+    pub cidr: Ipv4Net,
+    /// Interface this subnet is served on (`interface`); default: the interface holding an
+    /// address inside `cidr`.
+    pub interface: Option<String>,
+    /// Lease time, seconds (`lease_time`, default 1h).
+    pub lease_time: u64,
+    /// T1, seconds (`renewal_time`, default lease_time / 2; RFC 2131 §4.4.5).
+    pub renewal_time: u64,
+    /// T2, seconds (`rebinding_time`, default lease_time * 7 / 8; RFC 2131 §4.4.5).
+    pub rebinding_time: u64,
+    /// `[[subnet.pool]]`: dynamic ranges, disjoint, inside `cidr`.
+    pub pools: Vec<PoolConfig>,
+    /// `[[subnet.reservation]]`.
+    pub reservations: Vec<ReservationConfig>,
+    /// Options sent to every client of this subnet (includes 1 subnet mask and 28 broadcast
+    /// address derived from `cidr` unless configured).
+    pub options: DhcpOptions,
+}
+
+/// `[[subnet.pool]]`: an inclusive address range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// First address (`start`).
+    pub start: Ipv4Addr,
+    /// Last address (`end`), inclusive.
+    pub end: Ipv4Addr,
+}
+
+/// `[[subnet.reservation]]`: a fixed address for one client, by MAC or client-id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReservationConfig {
+    /// Match on chaddr (`mac`).
+    pub mac: Option<HwAddr>,
+    /// Match on option 61 (`client_id`, hex octets `01:02:..`).
+    pub client_id: Option<Box<[u8]>>,
+    /// The reserved address (`ip`), inside or outside pools but inside the subnet.
+    pub ip: Ipv4Addr,
+    /// Host name sent as option 12 (`hostname`).
+    pub hostname: Option<String>,
+    /// Options overriding the subnet's for this client.
+    pub options: DhcpOptions,
+}
+
+/// Option values already encoded for the wire, at most one per code, sorted by code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DhcpOptions {
+    entries: Vec<(u8, Box<[u8]>)>,
+}
+
+impl DhcpOptions {
+    /// Sets (or replaces) option `code`.
+    pub fn set(&mut self, code: u8, value: impl Into<Box<[u8]>>) {
+        let value = value.into();
+        match self.entries.binary_search_by_key(&code, |(c, _)| *c) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(i) => self.entries.insert(i, (code, value)),
+        }
+    }
+
+    /// The encoded value of option `code`.
+    pub fn get(&self, code: u8) -> Option<&[u8]> {
+        self.entries
+            .binary_search_by_key(&code, |(c, _)| *c)
+            .ok()
+            .map(|i| &*self.entries[i].1)
+    }
+
+    /// All options, sorted by code.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.entries.iter().map(|(c, v)| (*c, &**v))
+    }
+
+    /// True when no option is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// One validation problem, with the key path it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    /// Key path such as `subnet[0].pool[1].end` (empty for whole-file errors).
+    pub path: String,
+    /// What is wrong, naming the offending values.
+    pub message: String,
+}
+
+/// Every problem found in a config file (never empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Parses and validates a TOML document, reporting every error found.
+    pub fn from_toml_str(_text: &str) -> Result<Config, ConfigErrors> {
+        todo!("config helper implements")
+    }
+
+    /// Reads and validates a config file; I/O errors come back as a single `ConfigError`.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                path: String::new(),
+                message: format!("cannot read {}: {e}", path.display()),
+            }])
+        })?;
+        Self::from_toml_str(&text)
+    }
+}

@@ -1,0 +1,160 @@
+//! Lease records, the unit the engine hands to the store and rebuilds from at start-up.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// Seconds since the Unix epoch. The engine never reads a clock: callers pass `now` in.
+pub type UnixTime = u64;
+
+/// A client hardware address (RFC 2131 §2 `htype`/`hlen`/`chaddr`), at most 16 bytes, `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HwAddr {
+    /// ARP hardware type (1 = Ethernet).
+    pub htype: u8,
+    len: u8,
+    bytes: [u8; 16],
+}
+
+impl HwAddr {
+    /// Builds an address from `htype` and the first `hlen` bytes of chaddr; `None` if longer than 16.
+    pub fn new(htype: u8, addr: &[u8]) -> Option<Self> {
+        if addr.len() > 16 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..addr.len()].copy_from_slice(addr);
+        Some(Self {
+            htype,
+            len: addr.len() as u8,
+            bytes,
+        })
+    }
+
+    /// An Ethernet (htype 1) address.
+    pub fn ethernet(mac: [u8; 6]) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(&mac);
+        Self {
+            htype: 1,
+            len: 6,
+            bytes,
+        }
+    }
+
+    /// The significant bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Display for HwAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.as_bytes().iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for HwAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Error for a hardware address string that is not `xx:xx:...` (1 to 16 hex octets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hardware address {0:?}: expected hex octets separated by ':' or '-'")]
+pub struct HwAddrParseError(pub String);
+
+impl FromStr for HwAddr {
+    type Err = HwAddrParseError;
+    /// Parses `02:00:00:00:00:aa` (or with `-`); six octets give htype 1 (Ethernet).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || HwAddrParseError(s.to_string());
+        let mut out = Vec::with_capacity(6);
+        for part in s.split([':', '-']) {
+            if part.is_empty() || part.len() > 2 {
+                return Err(err());
+            }
+            out.push(u8::from_str_radix(part, 16).map_err(|_| err())?);
+        }
+        if out.is_empty() {
+            return Err(err());
+        }
+        HwAddr::new(1, &out).ok_or_else(err)
+    }
+}
+
+/// Where a lease is in its life. Only `Bound`, `Released`, `Expired` and `Declined` are ever
+/// stored; `Offered` lives in memory only (RFC 2131 §4.3.1: an offer need not be durable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeaseState {
+    /// Reserved for a client by an OFFER, not yet acknowledged.
+    Offered,
+    /// Acknowledged: the client owns the address until `ends`.
+    Bound,
+    /// The client gave the address back (DHCPRELEASE); remembered so it can get it again.
+    Released,
+    /// The lease ran out; remembered so a returning client gets the same address.
+    Expired,
+    /// A client reported the address in use (DHCPDECLINE); quarantined until `ends`.
+    Declined,
+}
+
+impl LeaseState {
+    /// Stable lower-case name used in the store, JSON output and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseState::Offered => "offered",
+            LeaseState::Bound => "bound",
+            LeaseState::Released => "released",
+            LeaseState::Expired => "expired",
+            LeaseState::Declined => "declined",
+        }
+    }
+
+    /// Inverse of [`LeaseState::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "offered" => LeaseState::Offered,
+            "bound" => LeaseState::Bound,
+            "released" => LeaseState::Released,
+            "expired" => LeaseState::Expired,
+            "declined" => LeaseState::Declined,
+            _ => return None,
+        })
+    }
+}
+
+/// One address binding. The IP is the primary key: at most one lease per address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The leased address.
+    pub ip: Ipv4Addr,
+    /// Client hardware address (chaddr).
+    pub hwaddr: HwAddr,
+    /// Client identifier (option 61) when the client sent one.
+    pub client_id: Option<Box<[u8]>>,
+    /// Host name: the reservation's, else the client's option 12.
+    pub hostname: Option<Box<str>>,
+    /// Life-cycle state.
+    pub state: LeaseState,
+    /// When the current state began.
+    pub starts: UnixTime,
+    /// When the current state ends (lease expiry, quarantine end).
+    pub ends: UnixTime,
+}
+
+/// A change the store must make durable before the reply that caused it is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaseChange {
+    /// Insert or replace the lease for `lease.ip`.
+    Upsert(Lease),
+    /// Forget the lease for this address entirely.
+    Remove(Ipv4Addr),
+}
