@@ -1,0 +1,198 @@
+//! [`MessageBuilder`]: encodes one DHCP message into a single pre-sized `Vec<u8>`.
+
+use std::net::Ipv4Addr;
+
+use crate::code;
+use crate::consts::*;
+use crate::message::Message;
+use crate::message_type::MessageType;
+
+/// Capacity reserved up front: the largest message every client must accept (RFC 2131 §2),
+/// so typical replies never reallocate.
+const INITIAL_CAPACITY: usize = DEFAULT_MAX_MESSAGE_SIZE as usize;
+
+/// Encodes one message. Options longer than 255 bytes are split into several instances
+/// (RFC 3396). `finish` appends END and pads to MIN_MESSAGE_LEN.
+///
+/// Options are written only to the `options` field, in call order; the builder never uses
+/// option overload. `sname`/`file` values longer than their fields are truncated.
+#[derive(Clone, Debug)]
+pub struct MessageBuilder {
+    /// Header, cookie and the options written so far (no END yet).
+    buf: Vec<u8>,
+}
+
+impl MessageBuilder {
+    /// An all-zero header with the magic cookie and `op` set.
+    fn empty(op: u8) -> Self {
+        let mut buf = Vec::with_capacity(INITIAL_CAPACITY);
+        buf.resize(OFF_COOKIE, 0);
+        buf.extend_from_slice(&MAGIC_COOKIE);
+        let mut b = MessageBuilder { buf };
+        b.set_op(op);
+        b
+    }
+
+    /// Copies `src` into the header at `off` (header offsets are always in range).
+    fn put(&mut self, off: usize, src: &[u8]) -> &mut Self {
+        if let Some(dst) = self.buf.get_mut(off..off + src.len()) {
+            dst.copy_from_slice(src);
+        }
+        self
+    }
+
+    /// Writes `v` into a fixed field of `field_len` bytes, truncating and zero-filling.
+    fn put_field(&mut self, off: usize, field_len: usize, v: &[u8]) -> &mut Self {
+        let n = v.len().min(field_len);
+        if let Some(dst) = self.buf.get_mut(off..off + field_len) {
+            dst.fill(0);
+        }
+        self.put(off, v.get(..n).unwrap_or(&[]))
+    }
+
+    /// A BOOTREPLY for `req`: copies htype, hlen, xid, flags, giaddr, chaddr (RFC 2131 §4.3.1
+    /// table 3), sets op = BOOTREPLY and option 53 = `msg_type`.
+    pub fn reply(req: &Message<'_>, msg_type: MessageType) -> Self {
+        let mut b = Self::empty(BOOTREPLY);
+        let raw = req.as_bytes();
+        // The whole 16-byte chaddr field is echoed, not only hlen bytes (table 3: "chaddr
+        // from client").
+        let chaddr = raw.get(OFF_CHADDR..OFF_CHADDR + CHADDR_LEN).unwrap_or(&[]);
+        b.put(OFF_HTYPE, &[req.htype(), req.hlen()])
+            .put(OFF_XID, &req.xid().to_be_bytes())
+            .put(OFF_CHADDR, chaddr)
+            .set_flags(req.flags())
+            .set_giaddr(req.giaddr());
+        b.option(code::MESSAGE_TYPE, &[msg_type as u8]);
+        b
+    }
+
+    /// A BOOTREQUEST from a client (tests, bench): htype 1, hlen = chaddr.len() (<= 16).
+    ///
+    /// A `chaddr` longer than 16 bytes is truncated to 16.
+    pub fn request(msg_type: MessageType, xid: u32, chaddr: &[u8]) -> Self {
+        let mut b = Self::empty(BOOTREQUEST);
+        let n = chaddr.len().min(CHADDR_LEN);
+        let hlen = u8::try_from(n).unwrap_or(0);
+        b.put(OFF_HTYPE, &[HTYPE_ETHERNET, hlen])
+            .put(OFF_XID, &xid.to_be_bytes())
+            .put(OFF_CHADDR, chaddr.get(..n).unwrap_or(&[]));
+        b.option(code::MESSAGE_TYPE, &[msg_type as u8]);
+        b
+    }
+
+    /// Sets `op` ([`BOOTREQUEST`] / [`BOOTREPLY`]).
+    pub fn set_op(&mut self, op: u8) -> &mut Self {
+        self.put(OFF_OP, &[op])
+    }
+    /// Sets `htype`.
+    pub fn set_htype(&mut self, v: u8) -> &mut Self {
+        self.put(OFF_HTYPE, &[v])
+    }
+    /// Sets `hlen` as is (a value above 16 makes the message unparseable, useful in tests).
+    pub fn set_hlen(&mut self, v: u8) -> &mut Self {
+        self.put(OFF_HLEN, &[v])
+    }
+    /// Sets the 16-byte `chaddr` field (truncated / zero-filled) without touching `hlen`.
+    pub fn set_chaddr(&mut self, v: &[u8]) -> &mut Self {
+        self.put_field(OFF_CHADDR, CHADDR_LEN, v)
+    }
+    /// Sets `xid`.
+    pub fn set_xid(&mut self, v: u32) -> &mut Self {
+        self.put(OFF_XID, &v.to_be_bytes())
+    }
+    /// Sets `hops`.
+    pub fn set_hops(&mut self, v: u8) -> &mut Self {
+        self.put(OFF_HOPS, &[v])
+    }
+    /// Sets `secs`.
+    pub fn set_secs(&mut self, v: u16) -> &mut Self {
+        self.put(OFF_SECS, &v.to_be_bytes())
+    }
+    /// Sets `flags`.
+    pub fn set_flags(&mut self, v: u16) -> &mut Self {
+        self.put(OFF_FLAGS, &v.to_be_bytes())
+    }
+    /// Sets `ciaddr`.
+    pub fn set_ciaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.put(OFF_CIADDR, &a.octets())
+    }
+    /// Sets `yiaddr`.
+    pub fn set_yiaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.put(OFF_YIADDR, &a.octets())
+    }
+    /// Sets `siaddr`.
+    pub fn set_siaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.put(OFF_SIADDR, &a.octets())
+    }
+    /// Sets `giaddr`.
+    pub fn set_giaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.put(OFF_GIADDR, &a.octets())
+    }
+    /// Sets the 64-byte `sname` field (truncated / zero-filled).
+    pub fn set_sname(&mut self, v: &[u8]) -> &mut Self {
+        self.put_field(OFF_SNAME, SNAME_LEN, v)
+    }
+    /// Sets the 128-byte `file` field (truncated / zero-filled).
+    pub fn set_file(&mut self, v: &[u8]) -> &mut Self {
+        self.put_field(OFF_FILE, FILE_LEN, v)
+    }
+
+    /// Appends option `code` with `value` (split per RFC 3396 when longer than 255).
+    ///
+    /// PAD (0) and END (255) have no length byte (RFC 2132 §3.1–3.2): `value` is ignored and
+    /// only the code byte is written. An empty value is written as a zero-length option.
+    pub fn option(&mut self, code: u8, value: &[u8]) -> &mut Self {
+        if code == code::PAD || code == code::END {
+            self.buf.push(code);
+            return self;
+        }
+        if value.is_empty() {
+            self.buf.extend_from_slice(&[code, 0]);
+            return self;
+        }
+        // RFC 3396 §7: split into consecutive instances of at most 255 bytes.
+        for chunk in value.chunks(MAX_OPTION_LEN) {
+            let len = u8::try_from(chunk.len()).unwrap_or(u8::MAX);
+            self.buf.extend_from_slice(&[code, len]);
+            self.buf.extend_from_slice(chunk);
+        }
+        self
+    }
+
+    /// Appends a 4-byte address option.
+    pub fn option_ip(&mut self, code: u8, a: Ipv4Addr) -> &mut Self {
+        self.option(code, &a.octets())
+    }
+
+    /// Appends a list-of-addresses option (routers, DNS, NTP).
+    pub fn option_ips(&mut self, code: u8, addrs: &[Ipv4Addr]) -> &mut Self {
+        let mut v = Vec::with_capacity(addrs.len() * 4);
+        addrs.iter().for_each(|a| v.extend_from_slice(&a.octets()));
+        self.option(code, &v)
+    }
+
+    /// Appends a 4-byte big-endian integer option (lease times).
+    pub fn option_u32(&mut self, code: u8, v: u32) -> &mut Self {
+        self.option(code, &v.to_be_bytes())
+    }
+
+    /// Appends a 2-byte big-endian integer option (MTU, max message size).
+    pub fn option_u16(&mut self, code: u8, v: u16) -> &mut Self {
+        self.option(code, &v.to_be_bytes())
+    }
+
+    /// Length `finish()` would produce: current bytes plus END, at least [`MIN_MESSAGE_LEN`].
+    pub fn encoded_len(&self) -> usize {
+        (self.buf.len() + 1).max(MIN_MESSAGE_LEN)
+    }
+
+    /// Appends END and pads with zeros (PAD) to [`MIN_MESSAGE_LEN`] (RFC 1542 §3.3).
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.push(code::END);
+        if self.buf.len() < MIN_MESSAGE_LEN {
+            self.buf.resize(MIN_MESSAGE_LEN, code::PAD);
+        }
+        self.buf
+    }
+}
