@@ -1,21 +1,45 @@
-//! Durable lease storage. The [`LeaseStore`] trait is what the serving loop commits batches
-//! through and what start-up reads the lease table back from; [`SqliteStore`] is the embedded
-//! default (bundled SQLite, WAL, `synchronous=FULL`).
+//! Durable lease storage: the bottom of the serving pipeline.
 //!
-//! CONTRACT:
-//! ```ignore
-//! pub trait LeaseStore: Send {
-//!     /// Every stored lease, for rebuilding the engine at start-up.
-//!     fn load_all(&mut self) -> Result<Vec<Lease>, StoreError>;
-//!     /// Applies all changes in ONE durable transaction; returns only after fsync.
-//!     fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError>;
-//! }
-//! pub struct SqliteStore;
-//! impl SqliteStore {
-//!     /// Opens (creating the file, parent dirs must exist, and schema) for the server.
-//!     pub fn open(path: &Path) -> Result<Self, StoreError>;
-//!     /// Opens read-only for `leases list` while a server may be running (WAL readers don't block).
-//!     pub fn open_read_only(path: &Path) -> Result<Self, StoreError>;
-//! }
-//! #[derive(Debug, thiserror::Error)] pub enum StoreError { .. } // messages name the path
-//! ```
+//! * [`LeaseStore`] is the trait the server talks to. The serving loop hands it the
+//!   [`LeaseChange`]s of one batch of packets through [`LeaseStore::commit`] (one durable
+//!   transaction per batch — group commit) and sends the batch's replies only after it returns;
+//!   at start-up [`LeaseStore::load_all`] gives back every stored [`Lease`] so the engine can
+//!   rebuild its in-memory tables. Nothing else ever reads the store on the hot path.
+//! * [`SqliteStore`] (module [`sqlite`]) is the embedded default: bundled SQLite in WAL mode with
+//!   `synchronous=FULL`, one `leases` table keyed by the IPv4 address. The server opens it with
+//!   [`SqliteStore::open`]; `hyperdhcp leases list` opens it with
+//!   [`SqliteStore::open_read_only`] while a server may be writing (WAL readers never block the
+//!   writer).
+//! * [`StoreError`] (module [`error`]) is the one error type; every message names the database
+//!   path.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+
+use hyperdhcp_engine::{Lease, LeaseChange};
+
+/// Where leases are made durable. Implementations are driven by one writer thread.
+pub trait LeaseStore: Send {
+    /// Every stored lease (sorted by address for [`SqliteStore`]), for rebuilding the engine at
+    /// start-up.
+    fn load_all(&mut self) -> Result<Vec<Lease>, StoreError>;
+
+    /// Applies all changes, in order, in ONE durable transaction; returns only after the data is
+    /// on stable storage (fsync). On error nothing of the batch has been applied.
+    fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError>;
+}
+
+impl<S: LeaseStore + ?Sized> LeaseStore for Box<S> {
+    fn load_all(&mut self) -> Result<Vec<Lease>, StoreError> {
+        (**self).load_all()
+    }
+
+    fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError> {
+        (**self).commit(changes)
+    }
+}
