@@ -196,3 +196,98 @@ impl MessageBuilder {
         self.buf
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::error::ParseError;
+
+    const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30];
+
+    #[test]
+    fn request_then_reply_copies_table3_fields() {
+        let mut req = MessageBuilder::request(MessageType::Request, 0x1234_5678, &MAC);
+        req.set_flags(FLAG_BROADCAST)
+            .set_giaddr(Ipv4Addr::new(198, 18, 0, 254))
+            .set_hops(2)
+            .set_secs(9)
+            .set_ciaddr(Ipv4Addr::new(198, 18, 0, 7))
+            .option_ip(code::REQUESTED_IP, Ipv4Addr::new(198, 18, 0, 7));
+        let req_bytes = req.finish();
+        assert_eq!(req_bytes.len(), MIN_MESSAGE_LEN);
+        let req = Message::parse(&req_bytes).unwrap();
+        assert_eq!(req.op(), BOOTREQUEST);
+        assert_eq!(req.htype(), HTYPE_ETHERNET);
+        assert_eq!(req.chaddr(), &MAC);
+        assert_eq!(req.message_type(), Some(MessageType::Request));
+
+        let mut rep = MessageBuilder::reply(&req, MessageType::Ack);
+        rep.set_yiaddr(Ipv4Addr::new(198, 18, 0, 7))
+            .option_ip(code::SERVER_ID, Ipv4Addr::new(198, 18, 0, 1))
+            .option_u32(code::LEASE_TIME, 3600)
+            .option_ips(code::ROUTER, &[Ipv4Addr::new(198, 18, 0, 1)])
+            .option_u16(code::INTERFACE_MTU, 1500);
+        let bytes = rep.finish();
+        // Option 53 comes first (right after the cookie).
+        assert_eq!(&bytes[OPTIONS_OFFSET..OPTIONS_OFFSET + 3], &[53, 1, 5]);
+        let m = Message::parse(&bytes).unwrap();
+        assert_eq!(m.op(), BOOTREPLY);
+        assert_eq!((m.htype(), m.hlen()), (req.htype(), req.hlen()));
+        assert_eq!(m.xid(), 0x1234_5678);
+        assert_eq!(m.flags(), FLAG_BROADCAST);
+        assert_eq!(m.giaddr(), Ipv4Addr::new(198, 18, 0, 254));
+        assert_eq!(m.chaddr(), &MAC);
+        // RFC 2131 table 3: hops, secs, ciaddr are not copied.
+        assert_eq!((m.hops(), m.secs()), (0, 0));
+        assert_eq!(m.ciaddr(), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(m.yiaddr(), Ipv4Addr::new(198, 18, 0, 7));
+        assert_eq!(m.lease_time(), Some(3600));
+        assert_eq!(m.server_id(), Some(Ipv4Addr::new(198, 18, 0, 1)));
+        assert_eq!(m.routers(), Some(vec![Ipv4Addr::new(198, 18, 0, 1)]));
+        assert_eq!(
+            m.option(code::INTERFACE_MTU).as_deref(),
+            Some(&[5, 220][..])
+        );
+    }
+
+    #[test]
+    fn long_options_are_split_rfc3396() {
+        let value: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
+        let mut b = MessageBuilder::request(MessageType::Discover, 1, &MAC);
+        b.option(code::VENDOR_CLASS_ID, &value)
+            .option(code::HOSTNAME, &[]);
+        let predicted = b.encoded_len();
+        let bytes = b.finish();
+        assert_eq!(bytes.len(), predicted);
+        assert_eq!(
+            bytes.len(),
+            OPTIONS_OFFSET + 3 + (2 + 255) * 2 + (2 + 90) + 2 + 1
+        );
+        let m = Message::parse(&bytes).unwrap();
+        let lens: Vec<usize> = m
+            .raw_options()
+            .filter(|(c, _)| *c == code::VENDOR_CLASS_ID)
+            .map(|(_, v)| v.len())
+            .collect();
+        assert_eq!(lens, vec![255, 255, 90]);
+        assert_eq!(m.vendor_class_id().as_deref(), Some(&value[..]));
+        assert_eq!(m.hostname().as_deref(), Some(&[][..]));
+        assert_eq!(*bytes.last().unwrap(), code::END);
+    }
+
+    #[test]
+    fn fields_truncate_and_hlen_is_settable() {
+        let mut b = MessageBuilder::request(MessageType::Inform, 1, &[7u8; 20]);
+        b.set_sname(&[b's'; 100]).set_file(b"pxelinux.0");
+        b.option(code::PAD, &[1, 2, 3]);
+        let bytes = b.clone().finish();
+        let m = Message::parse(&bytes).unwrap();
+        assert_eq!(m.hlen(), 16);
+        assert_eq!(m.sname(), &[b's'; SNAME_LEN][..]);
+        assert_eq!(&m.file()[..10], b"pxelinux.0");
+        assert!(m.file()[10..].iter().all(|&x| x == 0));
+        b.set_hlen(17);
+        assert_eq!(Message::parse(&b.finish()).err(), Some(ParseError::BadHlen));
+    }
+}

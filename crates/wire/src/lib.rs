@@ -35,8 +35,8 @@ mod message_type;
 pub use builder::MessageBuilder;
 pub use consts::*;
 pub use encoding::{
-    ClasslessRoute, DomainSearchError, decode_classless_routes, encode_classless_routes,
-    encode_domain_search,
+    ClasslessRoute, DomainSearchError, decode_classless_routes, decode_domain_search,
+    encode_classless_routes, encode_domain_search,
 };
 pub use error::ParseError;
 #[doc(hidden)]

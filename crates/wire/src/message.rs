@@ -493,3 +493,281 @@ impl<'a> Iterator for Walker<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30];
+
+    /// A BOOTREQUEST header + cookie followed by `opts` verbatim.
+    fn raw(opts: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; OFF_COOKIE];
+        b[OFF_OP] = BOOTREQUEST;
+        b[OFF_HTYPE] = HTYPE_ETHERNET;
+        b[OFF_HLEN] = 6;
+        b[OFF_HOPS] = 1;
+        b[OFF_XID..OFF_XID + 4].copy_from_slice(&0xdead_beefu32.to_be_bytes());
+        b[OFF_SECS..OFF_SECS + 2].copy_from_slice(&7u16.to_be_bytes());
+        b[OFF_FLAGS..OFF_FLAGS + 2].copy_from_slice(&FLAG_BROADCAST.to_be_bytes());
+        b[OFF_CIADDR..OFF_CIADDR + 4].copy_from_slice(&[198, 18, 0, 10]);
+        b[OFF_YIADDR..OFF_YIADDR + 4].copy_from_slice(&[198, 18, 0, 11]);
+        b[OFF_SIADDR..OFF_SIADDR + 4].copy_from_slice(&[198, 18, 0, 12]);
+        b[OFF_GIADDR..OFF_GIADDR + 4].copy_from_slice(&[198, 18, 0, 13]);
+        b[OFF_CHADDR..OFF_CHADDR + 6].copy_from_slice(&MAC);
+        b.extend_from_slice(&MAGIC_COOKIE);
+        b.extend_from_slice(opts);
+        b
+    }
+
+    #[test]
+    fn header_fields() {
+        let buf = raw(&[53, 1, 1, 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.op(), BOOTREQUEST);
+        assert_eq!(m.htype(), HTYPE_ETHERNET);
+        assert_eq!(m.hlen(), 6);
+        assert_eq!(m.hops(), 1);
+        assert_eq!(m.xid(), 0xdead_beef);
+        assert_eq!(m.secs(), 7);
+        assert_eq!(m.flags(), FLAG_BROADCAST);
+        assert!(m.broadcast());
+        assert_eq!(m.ciaddr(), Ipv4Addr::new(198, 18, 0, 10));
+        assert_eq!(m.yiaddr(), Ipv4Addr::new(198, 18, 0, 11));
+        assert_eq!(m.siaddr(), Ipv4Addr::new(198, 18, 0, 12));
+        assert_eq!(m.giaddr(), Ipv4Addr::new(198, 18, 0, 13));
+        assert_eq!(m.chaddr(), &MAC);
+        assert_eq!(m.sname(), &[0u8; SNAME_LEN][..]);
+        assert_eq!(m.file(), &[0u8; FILE_LEN][..]);
+        assert_eq!(m.as_bytes(), &buf[..]);
+        assert_eq!(m.message_type(), Some(MessageType::Discover));
+        assert!(format!("{m:?}").contains("Discover"));
+    }
+
+    #[test]
+    fn errors_table() {
+        let mut bad_cookie = raw(&[255]);
+        bad_cookie[OFF_COOKIE] = 98;
+        let mut bad_hlen = raw(&[255]);
+        bad_hlen[OFF_HLEN] = 17;
+        let mut no_end_in_file = raw(&[52, 1, 1, 255]);
+        no_end_in_file[OFF_FILE..OFF_FILE + 4].copy_from_slice(b"pxel");
+        let cases: &[(&str, Vec<u8>, ParseError)] = &[
+            ("empty", vec![], ParseError::TooShort),
+            ("239 bytes", raw(&[])[..239].to_vec(), ParseError::TooShort),
+            ("bad cookie", bad_cookie, ParseError::BadCookie),
+            ("hlen 17", bad_hlen, ParseError::BadHlen),
+            (
+                "value past end",
+                raw(&[53, 1, 1, 12, 10, b'a']),
+                ParseError::OptionOverrun,
+            ),
+            (
+                "length byte missing",
+                raw(&[53, 1, 1, 12]),
+                ParseError::OptionOverrun,
+            ),
+            ("overload 0", raw(&[52, 1, 0, 255]), ParseError::BadOverload),
+            ("overload 4", raw(&[52, 1, 4, 255]), ParseError::BadOverload),
+            (
+                "overload len 2",
+                raw(&[52, 2, 1, 1, 255]),
+                ParseError::BadOptionLength { code: 52 },
+            ),
+            (
+                "overloaded file without END",
+                no_end_in_file,
+                ParseError::MissingEnd,
+            ),
+        ];
+        for (name, buf, want) in cases {
+            assert_eq!(Message::parse(buf).err(), Some(*want), "{name}");
+        }
+        let reasons: Vec<_> = cases.iter().map(|c| c.2.as_str()).collect();
+        assert!(reasons.contains(&"too_short") && reasons.contains(&"bad_option_length"));
+        assert_eq!(
+            ParseError::BadOptionLength { code: 52 }.to_string(),
+            "bad_option_length (option 52)"
+        );
+    }
+
+    #[test]
+    fn leniency() {
+        // Exactly 240 bytes, no options at all, no END: accepted.
+        let buf = raw(&[]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.raw_options().count(), 0);
+        // Missing END after complete options: accepted.
+        let buf = raw(&[53, 1, 3, 0, 0]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.message_type(), Some(MessageType::Request));
+        // Garbage after END is ignored.
+        let buf = raw(&[53, 1, 3, 255, 12, 200]);
+        let m = Message::parse(&buf).unwrap();
+        assert!(!m.has_option(12));
+        // PAD between options.
+        let buf = raw(&[0, 0, 53, 1, 5, 0, 51, 4, 0, 0, 14, 16, 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.message_type(), Some(MessageType::Ack));
+        assert_eq!(m.lease_time(), Some(3600));
+    }
+
+    #[test]
+    fn typed_accessors() {
+        let opts: Vec<u8> = [
+            &[53, 1, 3][..],
+            &[1, 4, 255, 255, 255, 0],
+            &[3, 8, 198, 18, 0, 1, 198, 18, 0, 2],
+            &[6, 4, 198, 18, 0, 53],
+            &[12, 4, b'h', b'o', b's', b't'],
+            &[15, 3, b'l', b'a', b'b'],
+            &[28, 4, 198, 18, 255, 255],
+            &[42, 4, 198, 18, 0, 123],
+            &[50, 4, 198, 18, 0, 50],
+            &[51, 4, 0, 1, 81, 128],
+            &[54, 4, 198, 18, 0, 1],
+            &[55, 4, 1, 3, 6, 15],
+            &[57, 2, 5, 220],
+            &[58, 4, 0, 0, 0, 60],
+            &[59, 4, 0, 0, 0, 90],
+            &[60, 3, b'M', b'S', b'F'],
+            &[61, 7, 1, 2, 0, 0x5e, 0x10, 0x20, 0x30],
+            &[82, 4, 1, 2, b'e', b'0'],
+            &[119, 5, 3, b'l', b'a', b'b', 0],
+            &[121, 5, 0, 198, 18, 0, 1],
+            &[255],
+        ]
+        .concat();
+        let buf = raw(&opts);
+        let m = Message::parse(&buf).unwrap();
+        let ip = Ipv4Addr::new;
+        assert_eq!(m.message_type(), Some(MessageType::Request));
+        assert_eq!(m.subnet_mask(), Some(ip(255, 255, 255, 0)));
+        assert_eq!(
+            m.routers(),
+            Some(vec![ip(198, 18, 0, 1), ip(198, 18, 0, 2)])
+        );
+        assert_eq!(m.dns_servers(), Some(vec![ip(198, 18, 0, 53)]));
+        assert_eq!(m.hostname().as_deref(), Some(&b"host"[..]));
+        assert_eq!(m.domain_name().as_deref(), Some(&b"lab"[..]));
+        assert_eq!(m.broadcast_address(), Some(ip(198, 18, 255, 255)));
+        assert_eq!(m.ntp_servers(), Some(vec![ip(198, 18, 0, 123)]));
+        assert_eq!(m.requested_ip(), Some(ip(198, 18, 0, 50)));
+        assert_eq!(m.lease_time(), Some(86400));
+        assert_eq!(m.server_id(), Some(ip(198, 18, 0, 1)));
+        assert_eq!(
+            m.parameter_request_list().as_deref(),
+            Some(&[1, 3, 6, 15][..])
+        );
+        assert_eq!(m.max_message_size(), Some(1500));
+        assert_eq!(m.renewal_time(), Some(60));
+        assert_eq!(m.rebinding_time(), Some(90));
+        assert_eq!(m.vendor_class_id().as_deref(), Some(&b"MSF"[..]));
+        assert_eq!(
+            m.client_id().as_deref(),
+            Some(&[1, 2, 0, 0x5e, 0x10, 0x20, 0x30][..])
+        );
+        assert_eq!(
+            m.relay_agent_info().as_deref(),
+            Some(&[1, 2, b'e', b'0'][..])
+        );
+        assert_eq!(
+            m.domain_search().as_deref(),
+            Some(&[3, b'l', b'a', b'b', 0][..])
+        );
+        assert_eq!(
+            m.classless_routes(),
+            Some(vec![((ip(0, 0, 0, 0), 0), ip(198, 18, 0, 1))])
+        );
+        assert!(matches!(m.hostname(), Some(Cow::Borrowed(_))));
+        assert!(!m.has_option(code::INTERFACE_MTU));
+        assert_eq!(m.option(code::INTERFACE_MTU), None);
+    }
+
+    #[test]
+    fn wrong_lengths_give_none() {
+        let opts: Vec<u8> = [
+            &[53, 2, 1, 1][..],
+            &[1, 3, 255, 255, 255],
+            &[3, 5, 198, 18, 0, 1, 9],
+            &[6, 0],
+            &[51, 2, 0, 1],
+            &[57, 1, 5],
+            &[61, 0],
+            &[121, 2, 33, 1],
+            &[255],
+        ]
+        .concat();
+        let buf = raw(&opts);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.message_type(), None);
+        assert_eq!(m.subnet_mask(), None);
+        assert_eq!(m.routers(), None);
+        assert_eq!(m.dns_servers(), None);
+        assert_eq!(m.lease_time(), None);
+        assert_eq!(m.max_message_size(), None);
+        assert_eq!(m.client_id(), None);
+        assert_eq!(m.classless_routes(), None);
+        // Unknown message type value.
+        let buf = raw(&[53, 1, 9, 255]);
+        assert_eq!(Message::parse(&buf).unwrap().message_type(), None);
+    }
+
+    #[test]
+    fn split_options_are_concatenated() {
+        // RFC 3396 §5: instances of the same code are joined in order, even when not adjacent.
+        let buf = raw(&[12, 2, b'a', b'b', 53, 1, 1, 12, 1, b'c', 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.hostname().as_deref(), Some(&b"abc"[..]));
+        assert!(matches!(m.hostname(), Some(Cow::Owned(_))));
+        assert_eq!(
+            m.raw_options().collect::<Vec<_>>(),
+            vec![(12, &b"ab"[..]), (53, &[1][..]), (12, &b"c"[..])]
+        );
+        // A split message type of total length 1 still works.
+        let buf = raw(&[53, 0, 53, 1, 2, 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.message_type(), Some(MessageType::Offer));
+    }
+
+    #[test]
+    fn overload_file_then_sname() {
+        // RFC 2132 §9.3 / RFC 2131 §4.1: options, then file, then sname.
+        let mut buf = raw(&[53, 1, 1, 52, 1, 3, 12, 1, b'a', 255]);
+        buf[OFF_FILE..OFF_FILE + 4].copy_from_slice(&[12, 1, b'b', 255]);
+        buf[OFF_SNAME..OFF_SNAME + 7].copy_from_slice(&[12, 1, b'c', 0, 60, 0, 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.overload(), 3);
+        assert_eq!(m.hostname().as_deref(), Some(&b"abc"[..]));
+        assert_eq!(m.vendor_class_id().as_deref(), Some(&[][..]));
+        // Only file overloaded: sname is not interpreted even if it looks like options.
+        let mut buf = raw(&[52, 1, 1, 255]);
+        buf[OFF_FILE..OFF_FILE + 4].copy_from_slice(&[15, 1, b'x', 255]);
+        buf[OFF_SNAME..OFF_SNAME + 4].copy_from_slice(&[12, 1, b'c', 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.domain_name().as_deref(), Some(&b"x"[..]));
+        assert!(!m.has_option(12));
+        // An option in the overloaded sname must not run past the field.
+        let mut buf = raw(&[52, 1, 2, 255]);
+        buf[OFF_SNAME + 62..OFF_SNAME + 64].copy_from_slice(&[12, 5]);
+        assert_eq!(Message::parse(&buf).err(), Some(ParseError::OptionOverrun));
+    }
+
+    #[test]
+    fn more_than_max_spans_falls_back_to_walking() {
+        let mut opts = vec![53, 1, 1];
+        for i in 0..100u8 {
+            opts.extend_from_slice(&[224, 1, i]);
+        }
+        opts.extend_from_slice(&[12, 2, b'h', b'i', 52, 1, 1, 255]);
+        let mut buf = raw(&opts);
+        buf[OFF_FILE..OFF_FILE + 4].copy_from_slice(&[15, 1, b'x', 255]);
+        let m = Message::parse(&buf).unwrap();
+        assert_eq!(m.raw_options().count(), 1 + 100 + 2 + 1);
+        assert_eq!(m.option(224).unwrap().len(), 100);
+        assert_eq!(m.hostname().as_deref(), Some(&b"hi"[..]));
+        assert_eq!(m.domain_name().as_deref(), Some(&b"x"[..]));
+        assert_eq!(m.message_type(), Some(MessageType::Discover));
+    }
+}
