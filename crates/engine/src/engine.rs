@@ -1,29 +1,123 @@
 //! The [`Engine`]: lease table + allocator + message dispatch.
 
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use hyperdhcp_wire::Message;
+use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, code};
+use ipnet::Ipv4Net;
 
-use crate::config::Config;
-use crate::decision::{Decision, RequestContext};
-use crate::lease::{Lease, LeaseChange, UnixTime};
+use crate::config::{Config, ReservationConfig, SubnetConfig};
+use crate::decision::{Decision, IgnoreReason, Outcome, RequestContext};
+use crate::lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
+use crate::pool::PoolSet;
+use crate::reply::OptionSource;
+use crate::select::{select_subnet, server_id};
+use crate::table::{ClientRef, LeaseTable};
+use crate::{decline, discover, inform, release, request};
 
 /// The DHCP state machine. Deterministic: same inputs, same outputs.
 pub struct Engine {
+    /// The config in force; an `Arc` so the shell can share it and `handle` can hold it
+    /// while mutating the table.
     config: Arc<Config>,
+    /// Every lease and offer, indexed by IP and client.
+    pub(crate) table: LeaseTable,
+    /// Free addresses and reservations, rebuilt from `config` + `table` on reconfigure.
+    pub(crate) pools: PoolSet,
+}
+
+/// One request being handled: the message plus what the engine derived from it.
+pub(crate) struct Incoming<'r, 'a> {
+    /// The parsed request.
+    pub(crate) msg: &'r Message<'a>,
+    /// How it arrived.
+    pub(crate) ctx: &'r RequestContext<'r>,
+    /// `htype` + `chaddr`.
+    pub(crate) hw: HwAddr,
+    /// Option 61, when present and non-empty.
+    pub(crate) cid: Option<Cow<'a, [u8]>>,
+    /// Index of the selected subnet.
+    pub(crate) subnet: Option<usize>,
+    /// The current time.
+    pub(crate) now: UnixTime,
+}
+
+impl Incoming<'_, '_> {
+    /// The client's identity: option 61 when present, else hardware address (RFC 2131 §4.2).
+    pub(crate) fn client(&self) -> ClientRef<'_> {
+        match &self.cid {
+            Some(cid) => ClientRef::Id(cid),
+            None => ClientRef::Hw(self.hw),
+        }
+    }
+
+    /// The selected subnet's config.
+    pub(crate) fn subnet_cfg<'c>(&self, config: &'c Config) -> Option<&'c SubnetConfig> {
+        config.subnets.get(self.subnet?)
+    }
+
+    /// The selected subnet's network.
+    pub(crate) fn cidr(&self, config: &Config) -> Option<Ipv4Net> {
+        self.subnet_cfg(config).map(|s| s.cidr)
+    }
+
+    /// Option 54 for replies to this request.
+    pub(crate) fn server_id(&self, config: &Config) -> Ipv4Addr {
+        server_id(config, self.subnet, self.ctx)
+    }
+
+    /// A lease record for this client.
+    pub(crate) fn lease(
+        &self,
+        ip: Ipv4Addr,
+        state: LeaseState,
+        starts: UnixTime,
+        ends: UnixTime,
+    ) -> Lease {
+        Lease {
+            ip,
+            hwaddr: self.hw,
+            client_id: self.cid.as_deref().map(Box::from),
+            hostname: None,
+            state,
+            starts,
+            ends,
+        }
+    }
+}
+
+/// A decision with no reply and no change.
+pub(crate) fn ignored(reason: IgnoreReason, subnet: Option<Ipv4Net>) -> Decision {
+    Decision {
+        reply: None,
+        changes: Vec::new(),
+        outcome: Outcome::Ignored(reason),
+        subnet,
+    }
 }
 
 impl Engine {
     /// Builds the engine from a validated config and the leases loaded from the store
     /// (O(n) in the number of leases; rebuilds indexes and free lists).
-    pub fn new(config: Arc<Config>, leases: Vec<Lease>, now: UnixTime) -> Self {
-        let _ = (leases, now);
-        Self { config }
+    pub fn new(config: Arc<Config>, mut leases: Vec<Lease>, now: UnixTime) -> Self {
+        let _ = now;
+        // Later records win a client's index entry: bound ones, then the most recent.
+        leases.sort_unstable_by_key(|l| (l.state == LeaseState::Bound, l.starts));
+        let table = LeaseTable::from_leases(leases);
+        let pools = PoolSet::build(&config, &table);
+        Self {
+            config,
+            table,
+            pools,
+        }
     }
 
-    /// Swaps in a new config (SIGHUP), keeping every lease.
+    /// Swaps in a new config (SIGHUP), keeping every lease. Pools and reservations are
+    /// rebuilt; leases outside every new pool stay in the table but are no longer renewed.
     pub fn reconfigure(&mut self, config: Arc<Config>, now: UnixTime) {
         let _ = now;
+        self.pools = PoolSet::build(&config, &self.table);
         self.config = config;
     }
 
@@ -33,20 +127,222 @@ impl Engine {
     }
 
     /// Handles one parsed request.
-    pub fn handle(&mut self, msg: &Message<'_>, ctx: &RequestContext<'_>, now: UnixTime) -> Decision {
-        let _ = (msg, ctx, now);
-        todo!("engine helper implements")
+    pub fn handle(
+        &mut self,
+        msg: &Message<'_>,
+        ctx: &RequestContext<'_>,
+        now: UnixTime,
+    ) -> Decision {
+        // Holding our own handle lets handlers borrow the config while mutating the table.
+        let config = Arc::clone(&self.config);
+        // RFC 2131 §4.1: servers only process BOOTREQUEST messages.
+        if msg.op() != BOOTREQUEST {
+            return ignored(IgnoreReason::NotRequest, None);
+        }
+        let Some(msg_type) = msg.message_type() else {
+            return ignored(IgnoreReason::BadMessageType, None);
+        };
+        let Some(hw) = HwAddr::new(msg.htype(), msg.chaddr()) else {
+            return ignored(IgnoreReason::MissingField, None);
+        };
+        // RFC 2132 §9.14: a client identifier is at least 2 bytes; ignore an empty one.
+        let cid = msg.client_id().filter(|c| !c.is_empty());
+        let inc = Incoming {
+            msg,
+            ctx,
+            hw,
+            cid,
+            subnet: select_subnet(&config, msg.giaddr(), ctx),
+            now,
+        };
+        match msg_type {
+            MessageType::Discover => discover::handle(self, &config, &inc),
+            MessageType::Request => request::handle(self, &config, &inc),
+            MessageType::Decline => decline::handle(self, &config, &inc),
+            MessageType::Release => release::handle(self, &config, &inc),
+            MessageType::Inform => inform::handle(self, &config, &inc),
+            MessageType::Offer | MessageType::Ack | MessageType::Nak => {
+                ignored(IgnoreReason::BadMessageType, inc.cidr(&config))
+            }
+        }
     }
 
     /// Reclaims leases whose time ran out and frees stale offers; returns the durable changes
     /// (bound → expired). Call periodically (e.g. every second).
     pub fn expire(&mut self, now: UnixTime) -> Vec<LeaseChange> {
-        let _ = now;
-        todo!("engine helper implements")
+        // Offers are not durable: a stale one just returns its address (RFC 2131 §4.3.1).
+        while let Some(ip) = self.table.pop_stale_offer(now) {
+            self.table.remove_offer(ip);
+            self.pools.free(ip, &self.table);
+        }
+        let mut changes = Vec::new();
+        while let Some(ip) = self.table.pop_due(now) {
+            let Some(lease) = self.table.durable(ip) else {
+                continue;
+            };
+            match lease.state {
+                // RFC 2131 §4.4.5: at expiry the client gives up the address; keep the
+                // record so a returning client gets the same one.
+                LeaseState::Bound => {
+                    let mut expired = lease.clone();
+                    expired.state = LeaseState::Expired;
+                    expired.starts = expired.ends;
+                    self.table.insert_durable(expired.clone());
+                    self.pools.free(ip, &self.table);
+                    changes.push(LeaseChange::Upsert(expired));
+                }
+                // Quarantine over: the address is free again and the record is forgotten.
+                LeaseState::Declined => {
+                    self.table.remove_durable(ip);
+                    self.pools.free(ip, &self.table);
+                    changes.push(LeaseChange::Remove(ip));
+                }
+                _ => {}
+            }
+        }
+        changes
     }
 
-    /// All leases currently known (any state).
+    /// All leases currently known (any state), one per address (an outstanding offer hides
+    /// the released/expired record it shadows).
     pub fn leases(&self) -> impl Iterator<Item = &Lease> {
-        std::iter::empty()
+        self.table.all()
+    }
+
+    /// The lease or offer for `ip`.
+    pub fn lease_by_ip(&self, ip: Ipv4Addr) -> Option<&Lease> {
+        self.table.offer(ip).or_else(|| self.table.durable(ip))
+    }
+
+    /// Number of addresses with a lease record or an offer.
+    pub fn lease_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Free addresses of the subnet `cidr`: (never used, released/expired awaiting reuse —
+    /// an upper bound). `None` when no such subnet is configured.
+    pub fn free_addresses(&self, cidr: Ipv4Net) -> Option<(u64, usize)> {
+        let si = self.config.subnets.iter().position(|s| s.cidr == cidr)?;
+        Some(self.pools.free_estimate(si))
+    }
+
+    // === allocation helpers shared by the message handlers ===
+
+    /// The reservation of the requesting client in the selected subnet.
+    pub(crate) fn reservation<'c>(
+        &self,
+        config: &'c Config,
+        inc: &Incoming<'_, '_>,
+    ) -> Option<&'c ReservationConfig> {
+        let si = inc.subnet?;
+        let i = self
+            .pools
+            .subnets
+            .get(si)?
+            .reservation_for(inc.client(), &inc.hw)?;
+        config.subnets.get(si)?.reservations.get(i)
+    }
+
+    /// Option sources for a reply to `inc`.
+    pub(crate) fn option_source<'c>(
+        &self,
+        config: &'c Config,
+        inc: &Incoming<'_, '_>,
+    ) -> OptionSource<'c> {
+        OptionSource {
+            subnet: inc.subnet_cfg(config),
+            reservation: self.reservation(config, inc),
+        }
+    }
+
+    /// True when `ip` may be bound to the client in subnet `si` now: inside the subnet, a
+    /// host address, inside a pool unless it is the client's reservation, not reserved for
+    /// someone else, not offered to or bound by another client, not declined.
+    pub(crate) fn available_for(
+        &self,
+        config: &Config,
+        inc: &Incoming<'_, '_>,
+        ip: Ipv4Addr,
+    ) -> bool {
+        let (Some(si), Some(s)) = (inc.subnet, inc.subnet_cfg(config)) else {
+            return false;
+        };
+        let Some(sp) = self.pools.subnets.get(si) else {
+            return false;
+        };
+        let net = s.cidr;
+        if !net.contains(&ip)
+            || (net.prefix_len() <= 30 && (ip == net.network() || ip == net.broadcast()))
+        {
+            return false;
+        }
+        let client = inc.client();
+        match sp.reservation_at(ip) {
+            Some(r) => {
+                if sp.reservation_for(client, &inc.hw) != Some(r) {
+                    return false;
+                }
+            }
+            None => {
+                if !sp.in_pool(ip) || config.server.server_id == Some(ip) {
+                    return false;
+                }
+            }
+        }
+        if self.table.offer(ip).is_some_and(|o| !client.owns(o)) {
+            return false;
+        }
+        match self.table.durable(ip) {
+            None => true,
+            Some(l) if l.state == LeaseState::Declined => false,
+            Some(l) if client.owns(l) => true,
+            Some(l) => matches!(l.state, LeaseState::Released | LeaseState::Expired),
+        }
+    }
+
+    /// Binds `ip` to the client (RFC 2131 §4.3.2 ACK): withdraws its offer, records a bound
+    /// lease for the subnet's lease time and returns it.
+    pub(crate) fn bind(&mut self, config: &Config, inc: &Incoming<'_, '_>, ip: Ipv4Addr) -> Lease {
+        let lease_time = inc.subnet_cfg(config).map_or(0, |s| s.lease_time);
+        let hostname = self.hostname(config, inc);
+        if let Some(oip) = self.table.offer_for(inc.client()).map(|o| o.ip) {
+            self.table.remove_offer(oip);
+            if oip != ip {
+                self.pools.free(oip, &self.table);
+            }
+        }
+        let mut lease = inc.lease(
+            ip,
+            LeaseState::Bound,
+            inc.now,
+            inc.now.saturating_add(lease_time),
+        );
+        lease.hostname = hostname;
+        self.table.insert_durable(lease.clone());
+        self.pools.claim(ip);
+        lease
+    }
+
+    /// Host name for the client's lease: the reservation's, else the client's option 12.
+    fn hostname(&self, config: &Config, inc: &Incoming<'_, '_>) -> Option<Box<str>> {
+        if let Some(h) = self
+            .reservation(config, inc)
+            .and_then(|r| r.hostname.as_deref())
+        {
+            return Some(h.into());
+        }
+        let raw = inc.msg.option(code::HOSTNAME)?;
+        std::str::from_utf8(&raw)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(Box::from)
+    }
+
+    /// Withdraws the client's outstanding offer, returning its address to the pool.
+    pub(crate) fn withdraw_offer(&mut self, inc: &Incoming<'_, '_>) {
+        if let Some(ip) = self.table.offer_for(inc.client()).map(|o| o.ip) {
+            self.table.remove_offer(ip);
+            self.pools.free(ip, &self.table);
+        }
     }
 }

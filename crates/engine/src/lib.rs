@@ -4,6 +4,13 @@
 //! reply is sent). No sockets, no disk, no clock reads: the server shell feeds it
 //! `hyperdhcp_wire::Message`s and `now`, commits `Decision::changes` through the store, then
 //! sends `Decision::reply`.
+//!
+//! Map: [`config`] (TOML → validated [`Config`]), [`lease`] (records), [`decision`] (what a
+//! request produces), [`engine`] (dispatch + shared allocation rules). Internals: `table`
+//! (leases and offers indexed by IP and client), `pool` (bitmap + reuse-queue allocator,
+//! reservations), `select` (subnet and server-id choice), `reply` (encoding and RFC 2131 §4.1
+//! addressing), and one module per message: `discover`, `request`, `decline`, `release`,
+//! `inform`.
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +18,16 @@ pub mod config;
 pub mod decision;
 pub mod engine;
 pub mod lease;
+
+mod decline;
+mod discover;
+mod inform;
+mod pool;
+mod release;
+mod reply;
+mod request;
+mod select;
+mod table;
 
 pub use config::{Config, ConfigError, ConfigErrors};
 pub use decision::{Decision, IgnoreReason, Outcome, Reply, ReplyDest, RequestContext};

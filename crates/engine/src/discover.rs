@@ -1,0 +1,81 @@
+//! DHCPDISCOVER → DHCPOFFER (RFC 2131 §4.3.1).
+
+use std::net::Ipv4Addr;
+
+use hyperdhcp_wire::MessageType;
+
+use crate::config::Config;
+use crate::decision::{Decision, IgnoreReason, Outcome};
+use crate::engine::{Engine, Incoming, ignored};
+use crate::lease::LeaseState;
+use crate::reply::{self, LeaseTimes};
+
+/// Offers an address and holds it in memory for `server.offer_timeout`.
+pub(crate) fn handle(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_>) -> Decision {
+    let (Some(si), Some(subnet)) = (inc.subnet, inc.subnet_cfg(config)) else {
+        return ignored(IgnoreReason::NoSubnet, None);
+    };
+    let cidr = Some(subnet.cidr);
+    let Some(ip) = choose_address(engine, config, inc, si) else {
+        return ignored(IgnoreReason::PoolExhausted, cidr);
+    };
+    let ends = inc.now.saturating_add(config.server.offer_timeout);
+    let client = inc.client();
+    // A client has at most one outstanding offer: drop one for another address.
+    if let Some(old) = engine.table.offer_for(client).map(|o| o.ip)
+        && old != ip
+    {
+        engine.withdraw_offer(inc);
+    }
+    if engine.table.offer_for(client).is_some() {
+        engine.table.refresh_offer(ip, ends);
+    } else {
+        let mut offer = inc.lease(ip, LeaseState::Offered, inc.now, ends);
+        offer.hostname = engine
+            .reservation(config, inc)
+            .and_then(|r| r.hostname.as_deref())
+            .map(Box::from);
+        engine.table.insert_offer(offer);
+        engine.pools.claim(ip);
+    }
+    let reply = reply::lease_reply(
+        inc.msg,
+        MessageType::Offer,
+        ip,
+        LeaseTimes::of(subnet),
+        inc.server_id(config),
+        engine.option_source(config, inc),
+        inc.hw,
+    );
+    Decision {
+        reply: Some(reply),
+        changes: Vec::new(),
+        outcome: Outcome::Offered(ip),
+        subnet: cidr,
+    }
+}
+
+/// RFC 2131 §4.3.1 address choice, first that is available to this client:
+/// its outstanding offer (a repeated DISCOVER gets the same offer), its reservation, its
+/// previous address (any non-declined record), the requested address (option 50), then a
+/// free address from the pools (never-used first, then oldest released/expired).
+fn choose_address(
+    engine: &mut Engine,
+    config: &Config,
+    inc: &Incoming<'_, '_>,
+    si: usize,
+) -> Option<Ipv4Addr> {
+    let client = inc.client();
+    let candidates = [
+        engine.table.offer_for(client).map(|o| o.ip),
+        engine.reservation(config, inc).map(|r| r.ip),
+        engine.table.durable_for(client).map(|l| l.ip),
+        inc.msg.requested_ip(),
+    ];
+    for ip in candidates.into_iter().flatten() {
+        if engine.available_for(config, inc, ip) {
+            return Some(ip);
+        }
+    }
+    engine.pools.allocate(si, &engine.table)
+}
