@@ -1,0 +1,232 @@
+//! Lock-free packet counters (received/sent by message type, drops by reason) for logs now and
+//! Prometheus metrics later.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hyperdhcp_engine::IgnoreReason;
+use hyperdhcp_wire::{MessageType, ParseError};
+
+/// Slots per message-type array: index 0 counts datagrams without a valid option 53, 1..=8 the
+/// DHCP message types (RFC 2132 §9.6).
+pub const MESSAGE_TYPE_SLOTS: usize = 9;
+
+/// Why a datagram or reply was dropped by the server shell (engine "ignored" outcomes are
+/// counted separately, per [`IgnoreReason`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Shorter than the fixed BOOTP header.
+    TooShort,
+    /// Magic cookie missing or wrong.
+    BadCookie,
+    /// hlen larger than chaddr.
+    BadHlen,
+    /// An option runs past the end of its field.
+    OptionOverrun,
+    /// No END option.
+    MissingEnd,
+    /// Invalid option 52.
+    BadOverload,
+    /// An option with an impossible length.
+    BadOptionLength,
+    /// Any other parse error the codec may add later.
+    OtherMalformed,
+    /// Datagram longer than our receive buffer slot.
+    Truncated,
+    /// Reply withheld because the batch's lease commit failed.
+    CommitFailed,
+    /// The kernel refused to send the reply.
+    SendFailed,
+}
+
+impl DropReason {
+    /// Every reason, in counter-index order.
+    pub const ALL: [DropReason; 11] = [
+        DropReason::TooShort,
+        DropReason::BadCookie,
+        DropReason::BadHlen,
+        DropReason::OptionOverrun,
+        DropReason::MissingEnd,
+        DropReason::BadOverload,
+        DropReason::BadOptionLength,
+        DropReason::OtherMalformed,
+        DropReason::Truncated,
+        DropReason::CommitFailed,
+        DropReason::SendFailed,
+    ];
+
+    /// Stable snake_case name for logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::TooShort => "too_short",
+            DropReason::BadCookie => "bad_cookie",
+            DropReason::BadHlen => "bad_hlen",
+            DropReason::OptionOverrun => "option_overrun",
+            DropReason::MissingEnd => "missing_end",
+            DropReason::BadOverload => "bad_overload",
+            DropReason::BadOptionLength => "bad_option_length",
+            DropReason::OtherMalformed => "malformed",
+            DropReason::Truncated => "truncated",
+            DropReason::CommitFailed => "commit_failed",
+            DropReason::SendFailed => "send_failed",
+        }
+    }
+
+    /// The counter for a codec parse error (matched on its stable name so new codec variants
+    /// land in `OtherMalformed` instead of breaking the build).
+    pub fn from_parse_error(e: ParseError) -> Self {
+        match e.as_str() {
+            "too_short" => DropReason::TooShort,
+            "bad_cookie" => DropReason::BadCookie,
+            "bad_hlen" => DropReason::BadHlen,
+            "option_overrun" => DropReason::OptionOverrun,
+            "missing_end" => DropReason::MissingEnd,
+            "bad_overload" => DropReason::BadOverload,
+            "bad_option_length" => DropReason::BadOptionLength,
+            _ => DropReason::OtherMalformed,
+        }
+    }
+
+    fn index(self) -> usize {
+        DropReason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(DropReason::ALL.len() - 1)
+    }
+}
+
+/// Engine "no reply" reasons, in counter-index order.
+const IGNORE_REASONS: [IgnoreReason; 8] = [
+    IgnoreReason::NotRequest,
+    IgnoreReason::BadMessageType,
+    IgnoreReason::NoSubnet,
+    IgnoreReason::PoolExhausted,
+    IgnoreReason::OtherServer,
+    IgnoreReason::UnknownClient,
+    IgnoreReason::MissingField,
+    IgnoreReason::NoEffect,
+];
+
+/// Packet counters shared with observers (metrics endpoint, tests). Relaxed atomics: each
+/// value is independent and only ever increases.
+#[derive(Debug, Default)]
+pub struct Counters {
+    received: [AtomicU64; MESSAGE_TYPE_SLOTS],
+    sent: [AtomicU64; MESSAGE_TYPE_SLOTS],
+    dropped: [AtomicU64; DropReason::ALL.len()],
+    ignored: [AtomicU64; IGNORE_REASONS.len()],
+    commits: AtomicU64,
+    commit_failures: AtomicU64,
+}
+
+fn slot(mt: Option<MessageType>) -> usize {
+    mt.map_or(0, |m| usize::from(m as u8).min(MESSAGE_TYPE_SLOTS - 1))
+}
+
+impl Counters {
+    /// Counts one received datagram (`None`: unparseable or no option 53).
+    pub fn count_received(&self, mt: Option<MessageType>) {
+        self.received[slot(mt)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one reply handed to the kernel.
+    pub fn count_sent(&self, mt: MessageType) {
+        self.sent[slot(Some(mt))].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one drop.
+    pub fn count_dropped(&self, reason: DropReason) {
+        self.dropped[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request the engine chose not to answer.
+    pub fn count_ignored(&self, reason: IgnoreReason) {
+        if let Some(i) = IGNORE_REASONS.iter().position(|r| *r == reason) {
+            self.ignored[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one store commit and whether it succeeded.
+    pub fn count_commit(&self, ok: bool) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Datagrams received with message type `mt` (`None`: unknown).
+    pub fn received(&self, mt: Option<MessageType>) -> u64 {
+        self.received[slot(mt)].load(Ordering::Relaxed)
+    }
+
+    /// Replies sent with message type `mt`.
+    pub fn sent(&self, mt: MessageType) -> u64 {
+        self.sent[slot(Some(mt))].load(Ordering::Relaxed)
+    }
+
+    /// Drops for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// Requests the engine ignored for `reason`.
+    pub fn ignored(&self, reason: IgnoreReason) -> u64 {
+        IGNORE_REASONS
+            .iter()
+            .position(|r| *r == reason)
+            .map_or(0, |i| self.ignored[i].load(Ordering::Relaxed))
+    }
+
+    /// Store commits attempted and how many failed.
+    pub fn commits(&self) -> (u64, u64) {
+        (
+            self.commits.load(Ordering::Relaxed),
+            self.commit_failures.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Every drop counter as `(reason, count)`, for metrics export.
+    pub fn drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), self.dropped(*r)))
+            .chain(
+                IGNORE_REASONS
+                    .iter()
+                    .map(|r| (r.as_str(), self.ignored(*r))),
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_type_and_reason() {
+        let c = Counters::default();
+        c.count_received(Some(MessageType::Discover));
+        c.count_received(Some(MessageType::Discover));
+        c.count_received(None);
+        c.count_sent(MessageType::Offer);
+        c.count_dropped(DropReason::Truncated);
+        c.count_ignored(IgnoreReason::NoSubnet);
+        c.count_commit(false);
+        assert_eq!(c.received(Some(MessageType::Discover)), 2);
+        assert_eq!(c.received(None), 1);
+        assert_eq!(c.received(Some(MessageType::Request)), 0);
+        assert_eq!(c.sent(MessageType::Offer), 1);
+        assert_eq!(c.dropped(DropReason::Truncated), 1);
+        assert_eq!(c.ignored(IgnoreReason::NoSubnet), 1);
+        assert_eq!(c.commits(), (1, 1));
+        let drops: Vec<_> = c.drops().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(drops, vec![("truncated", 1), ("no_subnet", 1)]);
+    }
+
+    #[test]
+    fn drop_reason_names_are_unique() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::ALL.len());
+    }
+}

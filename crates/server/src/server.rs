@@ -1,0 +1,399 @@
+//! The serving loop: poll → recvmmsg → parse → engine → one commit per batch → sendmmsg, plus
+//! the expiry timer, interface address refresh and SIGHUP reload.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use hyperdhcp_engine::{Config, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_store::LeaseStore;
+use hyperdhcp_wire::Message;
+
+use crate::ServerError;
+use crate::batch::{self, BROADCAST_DEST, Batch, Route};
+use crate::clock;
+use crate::counters::{Counters, DropReason};
+use crate::logfmt::log_decision;
+use crate::socket::{self, ListenSocket};
+use crate::sys::{self, Datagram, RecvBatch, SendBatch};
+
+/// Datagrams read per socket per loop turn (one recvmmsg); also the sendmmsg chunk size.
+pub const BATCH_SIZE: usize = 128;
+/// Receive slot size: a DHCP message over Ethernet fits in 1500 bytes; larger ones (jumbo
+/// frames) still fit, anything bigger is dropped as truncated.
+pub const RECV_SLOT_LEN: usize = 4096;
+/// Longest a poll waits, so the shutdown/reload flags and the expiry timer are looked at.
+const POLL_TIMEOUT_MS: i32 = 200;
+/// Seconds between `engine.expire` calls.
+const EXPIRE_INTERVAL_SECS: UnixTime = 1;
+/// Seconds between interface address re-reads (addresses can change without a SIGHUP).
+const ADDR_REFRESH_SECS: UnixTime = 5;
+
+/// Flags the loop watches; signal handlers (or tests) set them.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    /// Set to stop: the loop finishes the batch in hand, commits, and returns.
+    pub shutdown: Arc<AtomicBool>,
+    /// Set to re-read the config file (SIGHUP); the loop clears it.
+    pub reload: Arc<AtomicBool>,
+}
+
+/// A running DHCP server: engine, store and sockets, driven by [`Server::run`].
+pub struct Server {
+    engine: Engine,
+    store: Box<dyn LeaseStore>,
+    store_path: PathBuf,
+    config_path: Option<PathBuf>,
+    sockets: Vec<ListenSocket>,
+    counters: Arc<Counters>,
+    recv: RecvBatch,
+    send: SendBatch,
+    batch: Batch,
+    /// Scratch: indices (within one socket's group) of replies the kernel refused.
+    send_failures: Vec<usize>,
+    pollfds: Vec<libc::pollfd>,
+}
+
+impl Server {
+    /// Loads the leases from `store`, builds the engine and opens one socket per configured
+    /// interface. Logs how many leases were loaded and where it listens.
+    pub fn start(
+        config: Config,
+        config_path: Option<PathBuf>,
+        mut store: Box<dyn LeaseStore>,
+    ) -> Result<Self, ServerError> {
+        let store_path = config.store.path.clone();
+        let t0 = Instant::now();
+        let leases = store.load_all().map_err(|source| ServerError::StoreLoad {
+            path: store_path.clone(),
+            source: Box::new(source),
+        })?;
+        let n = leases.len();
+        let engine = Engine::new(Arc::new(config), leases, clock::now());
+        tracing::info!(
+            "loaded {n} leases from {} in {} ms",
+            store_path.display(),
+            t0.elapsed().as_millis()
+        );
+        let interfaces = engine.config().server.interfaces.clone();
+        if interfaces.is_empty() {
+            return Err(ServerError::NoInterfaces);
+        }
+        let receive_buffer = engine.config().server.receive_buffer;
+        let sockets = interfaces
+            .iter()
+            .map(|name| ListenSocket::open(name, receive_buffer))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut server = Self {
+            engine,
+            store,
+            store_path,
+            config_path,
+            sockets,
+            counters: Arc::new(Counters::default()),
+            recv: RecvBatch::new(BATCH_SIZE, RECV_SLOT_LEN),
+            send: SendBatch::new(BATCH_SIZE),
+            batch: Batch::default(),
+            send_failures: Vec::with_capacity(BATCH_SIZE),
+            pollfds: Vec::new(),
+        };
+        server.refresh_addrs()?;
+        for s in &server.sockets {
+            tracing::info!("listening on {} ({})", s.name, s.addrs_display());
+        }
+        server.rebuild_pollfds();
+        Ok(server)
+    }
+
+    /// Shared packet counters.
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Serves until `control.shutdown` is set; then finishes the batch in hand, commits it and
+    /// returns `Ok(())`. Errors only when polling the sockets fails.
+    pub fn run(&mut self, control: &Control) -> Result<(), ServerError> {
+        let mut next_expire = clock::now();
+        let mut next_refresh = clock::now() + ADDR_REFRESH_SECS;
+        loop {
+            let stopping = control.shutdown.load(Ordering::Relaxed);
+            if control.reload.swap(false, Ordering::Relaxed) {
+                self.reload(clock::now());
+            }
+            let timeout = if stopping { 0 } else { POLL_TIMEOUT_MS };
+            sys::poll_readable(&mut self.pollfds, timeout).map_err(ServerError::Poll)?;
+            let now = clock::now();
+            for i in 0..self.sockets.len() {
+                let ready = self
+                    .pollfds
+                    .get(i)
+                    .is_some_and(|p| p.revents & (libc::POLLIN | libc::POLLERR) != 0);
+                if ready {
+                    self.read_socket(i, now);
+                }
+            }
+            if now >= next_expire {
+                let expired = self.engine.expire(now);
+                if !expired.is_empty() {
+                    tracing::debug!(count = expired.len(), "leases expired");
+                    self.batch.extend_changes(expired);
+                }
+                next_expire = now + EXPIRE_INTERVAL_SECS;
+            }
+            self.flush();
+            if now >= next_refresh {
+                if let Err(e) = self.refresh_addrs() {
+                    tracing::warn!(error = %e, "keeping the previous interface addresses");
+                }
+                next_refresh = now + ADDR_REFRESH_SECS;
+            }
+            if stopping {
+                tracing::info!("shutting down");
+                return Ok(());
+            }
+        }
+    }
+
+    /// One recvmmsg on socket `i`; every datagram goes through parse and the engine into the
+    /// batch.
+    fn read_socket(&mut self, i: usize, now: UnixTime) {
+        let Some(sock) = self.sockets.get(i) else {
+            return;
+        };
+        let n = match self.recv.recv(sock.fd()) {
+            Ok(n) => n,
+            Err(e) => {
+                // E.g. ICMP errors queued on the socket; nothing to read this turn.
+                tracing::debug!(interface = %sock.name, error = %e, "recvmmsg failed");
+                return;
+            }
+        };
+        for k in 0..n {
+            if let Some(d) = self.recv.get(k) {
+                handle_datagram(
+                    &mut self.engine,
+                    &mut self.batch,
+                    &self.counters,
+                    sock,
+                    i,
+                    d,
+                    now,
+                );
+            }
+        }
+    }
+
+    /// Commits the batch's lease changes in one transaction, then sends its replies.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        if !self.batch.changes.is_empty() {
+            let t0 = Instant::now();
+            match self.store.commit(&self.batch.changes) {
+                Ok(()) => {
+                    self.counters.count_commit(true);
+                    tracing::trace!(
+                        changes = self.batch.changes.len(),
+                        micros = t0.elapsed().as_micros() as u64,
+                        "committed"
+                    );
+                }
+                Err(e) => {
+                    self.counters.count_commit(false);
+                    let withheld = self.batch.withhold_uncommitted();
+                    for _ in 0..withheld {
+                        self.counters.count_dropped(DropReason::CommitFailed);
+                    }
+                    tracing::error!(
+                        store = %self.store_path.display(),
+                        changes = self.batch.changes.len(),
+                        withheld_replies = withheld,
+                        error = %e,
+                        "lease commit failed: withholding this batch's ACKs"
+                    );
+                }
+            }
+        }
+        self.send_replies();
+        self.batch.clear();
+    }
+
+    fn send_replies(&mut self) {
+        let Self {
+            batch,
+            sockets,
+            send,
+            counters,
+            send_failures,
+            ..
+        } = self;
+        // Resolve hardware destinations first (ARP entries), then one sendmmsg run per socket.
+        for (socket_idx, group) in batch.by_socket() {
+            let Some(sock) = sockets.get(socket_idx) else {
+                continue;
+            };
+            send_failures.clear();
+            let items = group
+                .iter()
+                .map(|p| (p.reply.packet.as_slice(), resolve(sock, &p.reply.dest)));
+            send.send(sock.fd(), items, |k, to, e| {
+                tracing::debug!(interface = %sock.name, to = %to, error = %e, "send failed");
+                send_failures.push(k);
+            });
+            for (k, p) in group.iter().enumerate() {
+                if send_failures.contains(&k) {
+                    counters.count_dropped(DropReason::SendFailed);
+                } else {
+                    counters.count_sent(p.reply.msg_type);
+                }
+            }
+        }
+    }
+
+    /// Re-reads every interface's IPv4 addresses (getifaddrs) and logs changes.
+    fn refresh_addrs(&mut self) -> Result<(), ServerError> {
+        let all = sys::ipv4_addrs().map_err(ServerError::InterfaceAddrs)?;
+        for s in &mut self.sockets {
+            let addrs = socket::addrs_of(&all, &s.name);
+            if addrs != s.addrs {
+                s.addrs = addrs;
+                tracing::info!(interface = %s.name, addrs = %s.addrs_display(), "interface addresses");
+            }
+        }
+        Ok(())
+    }
+
+    fn rebuild_pollfds(&mut self) {
+        self.pollfds = self
+            .sockets
+            .iter()
+            .map(|s| sys::pollfd_in(s.fd()))
+            .collect();
+    }
+
+    /// SIGHUP: re-read and validate the config file; on success swap it into the engine
+    /// (leases kept) and open/close sockets for interfaces added/removed. Any failure keeps the
+    /// old config whole.
+    fn reload(&mut self, now: UnixTime) {
+        let Some(path) = self.config_path.clone() else {
+            tracing::warn!("SIGHUP ignored: the server was started without a config file path");
+            return;
+        };
+        let new = match Config::load(&path) {
+            Ok(c) => c,
+            Err(errors) => {
+                tracing::error!("reload failed, keeping the old config: {errors}");
+                return;
+            }
+        };
+        let old: BTreeSet<String> = self.sockets.iter().map(|s| s.name.clone()).collect();
+        let wanted: BTreeSet<String> = new.server.interfaces.iter().cloned().collect();
+        if wanted.is_empty() {
+            tracing::error!("reload failed, keeping the old config: server.interfaces is empty");
+            return;
+        }
+        let mut opened = Vec::new();
+        for name in wanted.difference(&old) {
+            match ListenSocket::open(name, new.server.receive_buffer) {
+                Ok(s) => opened.push(s),
+                Err(e) => {
+                    tracing::error!("reload failed, keeping the old config: {e}");
+                    return;
+                }
+            }
+        }
+        if new.store.path != self.store_path {
+            tracing::warn!(
+                old = %self.store_path.display(),
+                new = %new.store.path.display(),
+                "store.path changed: takes effect only after a restart"
+            );
+        }
+        let buffer_changed =
+            new.server.receive_buffer != self.engine.config().server.receive_buffer;
+        self.sockets.retain(|s| {
+            let keep = wanted.contains(&s.name);
+            if !keep {
+                tracing::info!(interface = %s.name, "no longer listening");
+            }
+            keep
+        });
+        if buffer_changed {
+            for s in &self.sockets {
+                s.set_receive_buffer(new.server.receive_buffer);
+            }
+        }
+        self.sockets.extend(opened);
+        self.rebuild_pollfds();
+        self.engine.reconfigure(Arc::new(new), now);
+        if let Err(e) = self.refresh_addrs() {
+            tracing::warn!(error = %e, "keeping the previous interface addresses");
+        }
+        for s in &self.sockets {
+            if !old.contains(&s.name) {
+                tracing::info!("listening on {} ({})", s.name, s.addrs_display());
+            }
+        }
+        tracing::info!(path = %path.display(), "configuration reloaded");
+    }
+}
+
+/// Parse → engine → batch for one datagram that arrived on `sock` (index `socket_idx`).
+fn handle_datagram(
+    engine: &mut Engine,
+    batch: &mut Batch,
+    counters: &Counters,
+    sock: &ListenSocket,
+    socket_idx: usize,
+    d: Datagram<'_>,
+    now: UnixTime,
+) {
+    if d.truncated {
+        counters.count_received(None);
+        counters.count_dropped(DropReason::Truncated);
+        tracing::debug!(interface = %sock.name, source = %d.source, reason = DropReason::Truncated.as_str(), "dropped datagram");
+        return;
+    }
+    let msg = match Message::parse(d.data) {
+        Ok(m) => m,
+        Err(e) => {
+            let reason = DropReason::from_parse_error(e);
+            counters.count_received(None);
+            counters.count_dropped(reason);
+            tracing::debug!(interface = %sock.name, source = %d.source, reason = e.as_str(), len = d.data.len(), "dropped malformed datagram");
+            return;
+        }
+    };
+    let msg_type = msg.message_type();
+    counters.count_received(msg_type);
+    let ctx = RequestContext {
+        interface: &sock.name,
+        interface_addrs: &sock.addrs,
+        source: d.source,
+    };
+    let decision = engine.handle(&msg, &ctx, now);
+    log_decision(&msg, msg_type, &sock.name, &decision);
+    if let Outcome::Ignored(reason) = decision.outcome {
+        counters.count_ignored(reason);
+    }
+    batch.push(socket_idx, decision);
+}
+
+/// The socket address for one reply; installs the ARP entry a hardware-addressed unicast needs
+/// (RFC 2131 §4.1: unicast to chaddr/yiaddr when the broadcast bit is clear), falling back to
+/// broadcast when the kernel refuses it.
+fn resolve(sock: &ListenSocket, dest: &hyperdhcp_engine::ReplyDest) -> std::net::SocketAddrV4 {
+    match batch::route(dest) {
+        Route::Direct(a) => a,
+        Route::ViaArp { ip, mac } => match sys::set_arp_entry(sock.fd(), &sock.name, ip, mac) {
+            Ok(()) => std::net::SocketAddrV4::new(ip, hyperdhcp_wire::CLIENT_PORT),
+            Err(e) => {
+                tracing::debug!(interface = %sock.name, %ip, error = %e, "SIOCSARP failed, broadcasting instead");
+                BROADCAST_DEST
+            }
+        },
+    }
+}

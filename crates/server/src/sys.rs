@@ -1,0 +1,477 @@
+//! The only module with `unsafe`: thin wrappers over Linux calls that socket2/std lack
+//! (recvmmsg, sendmmsg, poll, getifaddrs, if_nametoindex, SO_RCVBUFFORCE, SIOCSARP).
+//!
+//! Every wrapper owns its buffers and exposes a safe API; raw pointers never leave a call.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::mem;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::RawFd;
+
+/// `SO_RCVBUFFORCE` (asm-generic/socket.h; the libc crate only exports it for Android).
+const SO_RCVBUFFORCE: libc::c_int = 33;
+
+/// Size of `sockaddr_in`, as the kernel wants it in `msg_namelen` / `setsockopt` lengths.
+const SOCKADDR_IN_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+/// Interface name buffer length (`IFNAMSIZ`, including the NUL).
+const IFNAMSIZ: usize = 16;
+
+fn sockaddr_in_from(addr: SocketAddrV4) -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain old data; all-zero is a valid value (sin_zero must be zero).
+    let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_port = addr.port().to_be();
+    sa.sin_addr.s_addr = u32::from(*addr.ip()).to_be();
+    sa
+}
+
+fn sockaddr_in_to(sa: &libc::sockaddr_in) -> SocketAddrV4 {
+    SocketAddrV4::new(
+        Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+        u16::from_be(sa.sin_port),
+    )
+}
+
+// === recvmmsg ===
+
+/// One received datagram, borrowed from a [`RecvBatch`].
+#[derive(Clone, Copy, Debug)]
+pub struct Datagram<'a> {
+    /// The payload (cut to the buffer size when `truncated`).
+    pub data: &'a [u8],
+    /// Sender address and port.
+    pub source: SocketAddrV4,
+    /// The datagram was longer than the buffer (MSG_TRUNC).
+    pub truncated: bool,
+}
+
+/// Preallocated buffers for `recvmmsg`: `capacity` slots of `slot_len` bytes, reused for every
+/// call so the receive path allocates nothing.
+pub struct RecvBatch {
+    slot_len: usize,
+    bufs: Vec<u8>,
+    addrs: Vec<libc::sockaddr_in>,
+    iovecs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+    filled: usize,
+}
+
+impl RecvBatch {
+    /// Allocates `capacity` slots of `slot_len` bytes each.
+    pub fn new(capacity: usize, slot_len: usize) -> Self {
+        let capacity = capacity.max(1);
+        // SAFETY: these are plain C structs for which all-zero bytes are a valid value.
+        let (addr, iov, hdr) = unsafe {
+            (
+                mem::zeroed::<libc::sockaddr_in>(),
+                mem::zeroed::<libc::iovec>(),
+                mem::zeroed::<libc::mmsghdr>(),
+            )
+        };
+        Self {
+            slot_len,
+            bufs: vec![0; capacity * slot_len],
+            addrs: vec![addr; capacity],
+            iovecs: vec![iov; capacity],
+            hdrs: vec![hdr; capacity],
+            filled: 0,
+        }
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.hdrs.len()
+    }
+
+    /// Receives up to `capacity` datagrams without blocking. Returns how many arrived; 0 when
+    /// the socket had nothing (EAGAIN).
+    pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.filled = 0;
+        let cap = self.hdrs.len();
+        // Re-point every header at its slot before each call: cheap, and it keeps the
+        // pointers correct whatever happened to `self` in between.
+        let buf_base = self.bufs.as_mut_ptr();
+        for i in 0..cap {
+            // SAFETY: i < cap and bufs.len() == cap * slot_len, so the offset stays inside
+            // the allocation.
+            let base = unsafe { buf_base.add(i * self.slot_len) };
+            self.iovecs[i] = libc::iovec {
+                iov_base: base.cast(),
+                iov_len: self.slot_len,
+            };
+            let hdr = &mut self.hdrs[i];
+            hdr.msg_len = 0;
+            hdr.msg_hdr.msg_name = (&raw mut self.addrs[i]).cast();
+            hdr.msg_hdr.msg_namelen = SOCKADDR_IN_LEN;
+            hdr.msg_hdr.msg_iov = &raw mut self.iovecs[i];
+            hdr.msg_hdr.msg_iovlen = 1;
+            hdr.msg_hdr.msg_control = std::ptr::null_mut();
+            hdr.msg_hdr.msg_controllen = 0;
+            hdr.msg_hdr.msg_flags = 0;
+        }
+        loop {
+            // SAFETY: every header points at live, correctly sized buffers owned by `self`
+            // (set up just above), `cap` headers exist, and a null timeout is allowed.
+            let n = unsafe {
+                libc::recvmmsg(
+                    fd,
+                    self.hdrs.as_mut_ptr(),
+                    cap as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                self.filled = n as usize;
+                return Ok(self.filled);
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(0),
+                _ => return Err(err),
+            }
+        }
+    }
+
+    /// The `i`-th datagram of the last [`RecvBatch::recv`].
+    pub fn get(&self, i: usize) -> Option<Datagram<'_>> {
+        if i >= self.filled {
+            return None;
+        }
+        let hdr = self.hdrs.get(i)?;
+        let len = (hdr.msg_len as usize).min(self.slot_len);
+        let start = i * self.slot_len;
+        let data = self.bufs.get(start..start + len)?;
+        Some(Datagram {
+            data,
+            source: sockaddr_in_to(self.addrs.get(i)?),
+            truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+        })
+    }
+}
+
+// === sendmmsg ===
+
+/// Result of sending a group of datagrams.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendReport {
+    /// Datagrams the kernel accepted.
+    pub sent: usize,
+    /// Datagrams that failed (unreachable, buffer full...).
+    pub failed: usize,
+}
+
+/// Reusable scratch space for `sendmmsg`, so sending allocates nothing.
+pub struct SendBatch {
+    addrs: Vec<libc::sockaddr_in>,
+    iovecs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl SendBatch {
+    /// Scratch for up to `capacity` datagrams per system call.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        // SAFETY: plain C structs; all-zero bytes are valid values.
+        let (addr, iov, hdr) = unsafe {
+            (
+                mem::zeroed::<libc::sockaddr_in>(),
+                mem::zeroed::<libc::iovec>(),
+                mem::zeroed::<libc::mmsghdr>(),
+            )
+        };
+        Self {
+            addrs: vec![addr; capacity],
+            iovecs: vec![iov; capacity],
+            hdrs: vec![hdr; capacity],
+        }
+    }
+
+    /// Sends every `(payload, destination)` of `items` on `fd`, `capacity` per `sendmmsg`.
+    /// A datagram the kernel refuses is counted as failed and skipped; `on_error` gets its
+    /// position in `items`, its destination and the error.
+    pub fn send<'a>(
+        &mut self,
+        fd: RawFd,
+        items: impl Iterator<Item = (&'a [u8], SocketAddrV4)>,
+        mut on_error: impl FnMut(usize, SocketAddrV4, &io::Error),
+    ) -> SendReport {
+        let cap = self.hdrs.len();
+        let mut report = SendReport::default();
+        let mut items = items.peekable();
+        let mut base = 0;
+        while items.peek().is_some() {
+            let mut n = 0;
+            for (payload, dest) in items.by_ref().take(cap) {
+                self.addrs[n] = sockaddr_in_from(dest);
+                self.iovecs[n] = libc::iovec {
+                    // sendmmsg only reads the payload; the *mut is what iovec's type demands.
+                    iov_base: payload.as_ptr().cast_mut().cast(),
+                    iov_len: payload.len(),
+                };
+                let hdr = &mut self.hdrs[n];
+                hdr.msg_len = 0;
+                hdr.msg_hdr.msg_name = (&raw mut self.addrs[n]).cast();
+                hdr.msg_hdr.msg_namelen = SOCKADDR_IN_LEN;
+                hdr.msg_hdr.msg_iov = &raw mut self.iovecs[n];
+                hdr.msg_hdr.msg_iovlen = 1;
+                hdr.msg_hdr.msg_control = std::ptr::null_mut();
+                hdr.msg_hdr.msg_controllen = 0;
+                hdr.msg_hdr.msg_flags = 0;
+                n += 1;
+            }
+            let mut off = 0;
+            while off < n {
+                // SAFETY: headers off..n point at addrs/iovecs owned by `self` and at payload
+                // slices borrowed for 'a, all alive for this call; n <= cap.
+                let rc = unsafe {
+                    libc::sendmmsg(
+                        fd,
+                        self.hdrs.as_mut_ptr().add(off),
+                        (n - off) as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                if rc > 0 {
+                    off += rc as usize;
+                    report.sent += rc as usize;
+                    continue;
+                }
+                let err = if rc == 0 {
+                    io::Error::from(io::ErrorKind::WriteZero)
+                } else {
+                    io::Error::last_os_error()
+                };
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // The message at `off` failed: report it and carry on with the rest.
+                on_error(base + off, sockaddr_in_to(&self.addrs[off]), &err);
+                report.failed += 1;
+                off += 1;
+            }
+            base += n;
+        }
+        report
+    }
+}
+
+// === poll ===
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes. Marks `revents`; returns the
+/// number of ready descriptors (0 on timeout or when a signal interrupted the wait).
+pub fn poll_readable(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd of the given length.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if rc >= 0 {
+        return Ok(rc as usize);
+    }
+    let err = io::Error::last_os_error();
+    if err.kind() == io::ErrorKind::Interrupted {
+        Ok(0)
+    } else {
+        Err(err)
+    }
+}
+
+/// A `pollfd` waiting for input on `fd`.
+pub fn pollfd_in(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+// === socket options ===
+
+/// `SO_RCVBUFFORCE`: sets the receive buffer above `rmem_max` (needs CAP_NET_ADMIN).
+pub fn set_recv_buffer_force(fd: RawFd, bytes: usize) -> io::Result<()> {
+    let val: libc::c_int = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_RCVBUFFORCE,
+            (&raw const val).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+// === interfaces ===
+
+/// Index of interface `name`, `None` when no such interface exists.
+pub fn if_nametoindex(name: &str) -> Option<u32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
+/// One IPv4 address of an interface, as getifaddrs reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfAddr {
+    /// Interface name.
+    pub name: String,
+    /// Address.
+    pub addr: Ipv4Addr,
+    /// Netmask.
+    pub netmask: Ipv4Addr,
+}
+
+/// Every IPv4 address of every interface in this network namespace (getifaddrs).
+pub fn ipv4_addrs() -> io::Result<Vec<IfAddr>> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list head into `head`; freed below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&raw mut head) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut out = Vec::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_addr is non-null and points at a sockaddr of at least sa_family size.
+        let family = unsafe { (*ifa.ifa_addr).sa_family };
+        if i32::from(family) != libc::AF_INET {
+            continue;
+        }
+        // SAFETY: for AF_INET, ifa_addr (and a non-null ifa_netmask) point at sockaddr_in.
+        let addr = unsafe { sockaddr_in_to(&*ifa.ifa_addr.cast::<libc::sockaddr_in>()) };
+        let netmask = if ifa.ifa_netmask.is_null() {
+            Ipv4Addr::BROADCAST
+        } else {
+            // SAFETY: as above, the netmask of an AF_INET entry is a sockaddr_in.
+            unsafe { *sockaddr_in_to(&*ifa.ifa_netmask.cast::<libc::sockaddr_in>()).ip() }
+        };
+        // SAFETY: ifa_name is a non-null NUL-terminated string owned by the list.
+        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
+        out.push(IfAddr {
+            name,
+            addr: *addr.ip(),
+            netmask,
+        });
+    }
+    // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
+
+// === ARP ===
+
+/// Adds (or refreshes) a temporary ARP entry `ip → mac` on `interface` with SIOCSARP, so a
+/// unicast to a client without an address reaches its MAC (what dnsmasq does). `fd` is any
+/// AF_INET socket.
+pub fn set_arp_entry(fd: RawFd, interface: &str, ip: Ipv4Addr, mac: [u8; 6]) -> io::Result<()> {
+    if interface.len() >= IFNAMSIZ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long",
+        ));
+    }
+    // SAFETY: arpreq is plain old data; all-zero is valid.
+    let mut req: libc::arpreq = unsafe { mem::zeroed() };
+    let pa = sockaddr_in_from(SocketAddrV4::new(ip, 0));
+    // SAFETY: sockaddr_in and sockaddr have the same size (16 bytes) on Linux; we copy the
+    // bytes of one into the other, which is how the kernel reads arp_pa.
+    req.arp_pa = unsafe { mem::transmute::<libc::sockaddr_in, libc::sockaddr>(pa) };
+    req.arp_ha.sa_family = libc::ARPHRD_ETHER;
+    for (dst, src) in req.arp_ha.sa_data.iter_mut().zip(mac) {
+        *dst = src as libc::c_char;
+    }
+    // ATF_COM: the entry is complete; without ATF_PERM it ages out like a learned one.
+    req.arp_flags = libc::ATF_COM;
+    for (dst, src) in req.arp_dev.iter_mut().zip(interface.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCSARP takes a pointer to a live, initialised arpreq.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCSARP as _, &raw mut req) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_has_127_0_0_1() {
+        let addrs = ipv4_addrs().expect("getifaddrs");
+        let lo = addrs
+            .iter()
+            .find(|a| a.name == "lo" && a.addr == Ipv4Addr::LOCALHOST);
+        // A fresh namespace may have lo down without addresses; then there is nothing to check.
+        if let Some(lo) = lo {
+            assert_eq!(lo.netmask, Ipv4Addr::new(255, 0, 0, 0));
+        }
+        assert!(if_nametoindex("lo").is_some());
+        assert!(if_nametoindex("no-such-if0").is_none());
+    }
+
+    #[test]
+    fn sockaddr_round_trip() {
+        let a = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
+        assert_eq!(sockaddr_in_to(&sockaddr_in_from(a)), a);
+    }
+
+    #[test]
+    fn recvmmsg_and_sendmmsg_over_loopback() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind rx");
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+        let std::net::SocketAddr::V4(rx_addr) = rx.local_addr().expect("addr") else {
+            panic!("v4 expected");
+        };
+        use std::os::fd::AsRawFd;
+        let payloads: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
+        let mut sb = SendBatch::new(2); // smaller than the item count: exercises chunking
+        let report = sb.send(
+            tx.as_raw_fd(),
+            payloads.iter().map(|p| (p.as_slice(), rx_addr)),
+            |_, _, e| panic!("send failed: {e}"),
+        );
+        assert_eq!(report, SendReport { sent: 5, failed: 0 });
+
+        let mut rb = RecvBatch::new(8, 12);
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.len() < 5 && std::time::Instant::now() < deadline {
+            let mut pfd = [pollfd_in(rx.as_raw_fd())];
+            poll_readable(&mut pfd, 100).expect("poll");
+            let n = rb.recv(rx.as_raw_fd()).expect("recv");
+            for i in 0..n {
+                let d = rb.get(i).expect("slot");
+                got.push((d.data.to_vec(), d.truncated, d.source));
+            }
+        }
+        assert_eq!(got.len(), 5);
+        let tx_port = tx.local_addr().expect("addr").port();
+        for (i, (data, truncated, source)) in got.iter().enumerate() {
+            let want = &payloads[i];
+            assert_eq!(*truncated, want.len() > 12, "datagram {i}");
+            assert_eq!(data.as_slice(), &want[..want.len().min(12)]);
+            assert_eq!(source.port(), tx_port);
+        }
+        assert!(rb.get(5).is_none());
+    }
+}
