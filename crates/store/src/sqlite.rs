@@ -414,8 +414,12 @@ mod tests {
         Lease {
             ip,
             hwaddr: HwAddr::ethernet([0x02, 0, b[0], b[1], b[2], b[3]]),
-            client_id: (i % 2 == 0).then(|| vec![1, 2, 3, b[3]].into_boxed_slice()),
-            hostname: (i % 3 == 0).then(|| format!("host-{i}").into_boxed_str()),
+            client_id: i
+                .is_multiple_of(2)
+                .then(|| vec![1, 2, 3, b[3]].into_boxed_slice()),
+            hostname: i
+                .is_multiple_of(3)
+                .then(|| format!("host-{i}").into_boxed_str()),
             state: LeaseState::Bound,
             starts: 1_700_000_000 + u64::from(i),
             ends: 1_700_003_600 + u64::from(i),
@@ -525,7 +529,7 @@ mod tests {
         loop {
             let n = reader.load_all().unwrap().len();
             assert!(
-                n >= last && n % 10 == 0,
+                n >= last && n.is_multiple_of(10),
                 "snapshot must be whole batches: {n}"
             );
             last = n;

@@ -1,0 +1,130 @@
+//! The command line, declared with clap's derive API.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A fast, durable DHCPv4 server.
+#[derive(Debug, Parser)]
+#[command(name = "hyperdhcp", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the DHCPv4 server until SIGTERM or SIGINT.
+    ///
+    /// Without --config the built-in lab configuration (examples/lab.toml) is used. Logs go to
+    /// stderr; RUST_LOG, when set, overrides the configured log level.
+    Serve(ServeArgs),
+
+    /// Validate a configuration file and print every error with its key path.
+    ///
+    /// Exit status: 0 when valid, 1 when the file has errors (each printed on stderr as
+    /// `path: message`, e.g. `subnet[0].pool[0].end: ...`), 2 when the file cannot be read or
+    /// the command line is wrong.
+    CheckConfig(CheckConfigArgs),
+
+    /// Inspect the lease store.
+    Leases {
+        /// What to do with the leases.
+        #[command(subcommand)]
+        command: LeasesCommand,
+    },
+}
+
+/// `hyperdhcp serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML). Default: the built-in lab configuration.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log line format, overriding `server.log_format` from the configuration.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+}
+
+/// `--log-format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `hyperdhcp check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file to check.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `hyperdhcp leases ...`.
+#[derive(Debug, Subcommand)]
+pub enum LeasesCommand {
+    /// List every stored lease, sorted by IP address.
+    ///
+    /// Opens the store read-only, so it works while the server is running (it sees the last
+    /// committed state) as well as when it is stopped.
+    List(LeasesListArgs),
+}
+
+/// `hyperdhcp leases list`.
+#[derive(Debug, Args)]
+pub struct LeasesListArgs {
+    /// The lease database (SQLite file).
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub store: Option<PathBuf>,
+
+    /// Take the lease database path from this configuration file's `[store] path`.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn leases_list_needs_exactly_one_source() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        assert!(parse(&["hyperdhcp", "leases", "list"]).is_err());
+        assert!(
+            parse(&[
+                "hyperdhcp",
+                "leases",
+                "list",
+                "--store",
+                "a",
+                "--config",
+                "b"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["hyperdhcp", "leases", "list", "--store", "a", "--json"]).is_ok());
+        assert!(parse(&["hyperdhcp", "leases", "list", "--config", "b"]).is_ok());
+    }
+}

@@ -1,0 +1,75 @@
+//! `hyperdhcp serve`: load the configuration, set up logging, run the server.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use hyperdhcp_engine::Config;
+use hyperdhcp_engine::config::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{LogFormatArg, ServeArgs};
+
+/// The configuration used when `serve` is given no `--config`: the lab example.
+pub const DEFAULT_CONFIG: &str = ""; // TEMP include_str!("../../../examples/lab.toml")
+
+/// Environment variable whose filter directives override `server.log_level`.
+const LOG_ENV: &str = "RUST_LOG";
+
+/// Runs the server until SIGTERM/SIGINT.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_ref())?;
+    let format = match args.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => config.server.log_format,
+    };
+    init_tracing(format, &config.server.log_level)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %args.config.as_ref().map_or("(built-in lab.toml)".into(), |p| p.display().to_string()),
+        "hyperdhcp starting"
+    );
+    hyperdhcp_server::serve(config, args.config).context("server failed")?;
+    tracing::info!("hyperdhcp stopped");
+    Ok(())
+}
+
+/// Reads and validates `--config`, or the built-in default.
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => {
+            Config::load(path).with_context(|| format!("invalid configuration {}", path.display()))
+        }
+        None => Config::from_toml_str(DEFAULT_CONFIG)
+            .context("invalid built-in configuration (examples/lab.toml)"),
+    }
+}
+
+/// Installs the global tracing subscriber on stderr: `RUST_LOG` if set, else `level`.
+fn init_tracing(format: LogFormat, level: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var(LOG_ENV) {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(&directives)
+            .with_context(|| format!("invalid {LOG_ENV}={directives:?}"))?,
+        _ => EnvFilter::try_new(level)
+            .with_context(|| format!("invalid server.log_level {level:?}"))?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_config_is_valid() {
+        let config = Config::from_toml_str(DEFAULT_CONFIG).unwrap();
+        assert!(!config.subnets.is_empty());
+    }
+}
