@@ -4,9 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Shown after the top-level `--help`.
+const EXAMPLES: &str = "Examples:
+  hyperdhcp check-config /etc/hyperdhcp/hyperdhcp.toml
+  hyperdhcp serve --config /etc/hyperdhcp/hyperdhcp.toml
+  hyperdhcp leases list --config /etc/hyperdhcp/hyperdhcp.toml --json";
+
 /// A fast, durable DHCPv4 server.
 #[derive(Debug, Parser)]
-#[command(name = "hyperdhcp", version, about, propagate_version = true)]
+#[command(name = "hyperdhcp", version, about, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -45,8 +45,12 @@ fn store_path(args: &LeasesListArgs) -> anyhow::Result<PathBuf> {
     match (&args.store, &args.config) {
         (Some(store), _) => Ok(store.clone()),
         (None, Some(config)) => {
-            let config = Config::load(config)
-                .with_context(|| format!("invalid configuration {}", config.display()))?;
+            let config = Config::load(config).map_err(|e| {
+                crate::serve::config_error(
+                    &format!("invalid configuration {}", config.display()),
+                    e,
+                )
+            })?;
             Ok(config.store.path)
         }
         // clap enforces one of the two; keep a clear message anyway.

@@ -27,8 +27,54 @@ fn main() -> ExitCode {
         } => leases_cmd::list(&args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
-        // `{:#}` prints the whole anyhow context chain on one line: `a: b: c`.
-        eprintln!("Error: {e:#}");
+        eprintln!("Error: {}", error_line(&e));
         ExitCode::FAILURE
     })
+}
+
+/// The error and its causes joined with `: `, like anyhow's `{:#}`, but skipping a cause whose
+/// text an outer message already includes (several library errors embed their source).
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if line.contains(&msg) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&msg);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_line_joins_the_chain_without_repeats() {
+        /// An error that, like many library errors, repeats its source in its own message.
+        #[derive(Debug)]
+        struct Inner(std::io::Error);
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "lease store /x: open: {}", self.0)
+            }
+        }
+        impl std::error::Error for Inner {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(Inner(io)).context("server failed");
+        assert_eq!(
+            error_line(&e),
+            "server failed: lease store /x: open: disk on fire"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), "outer: inner");
+    }
 }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hyperdhcp_engine::Config;
 use hyperdhcp_engine::config::LogFormat;
+use hyperdhcp_engine::{Config, ConfigErrors};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormatArg, ServeArgs};
@@ -37,11 +37,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Reads and validates `--config`, or the built-in default.
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
     match path {
-        Some(path) => {
-            Config::load(path).with_context(|| format!("invalid configuration {}", path.display()))
-        }
+        Some(path) => Config::load(path)
+            .map_err(|e| config_error(&format!("invalid configuration {}", path.display()), e)),
         None => Config::from_toml_str(DEFAULT_CONFIG)
-            .context("invalid built-in configuration (examples/lab.toml)"),
+            .map_err(|e| config_error("invalid built-in configuration (examples/lab.toml)", e)),
+    }
+}
+
+/// `heading: path: message` for one error; for several, the heading and one indented
+/// `path: message` line each.
+pub fn config_error(heading: &str, errors: ConfigErrors) -> anyhow::Error {
+    match errors.0.as_slice() {
+        [one] => anyhow::anyhow!("{heading}: {one}"),
+        many => {
+            let mut text = format!("{heading} ({} errors):", many.len());
+            for e in many {
+                text.push_str("\n  ");
+                text.push_str(&e.to_string());
+            }
+            anyhow::anyhow!(text)
+        }
     }
 }
 
@@ -66,6 +81,22 @@ fn init_tracing(format: LogFormat, level: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_error_formats_one_or_many() {
+        use hyperdhcp_engine::ConfigError;
+        let err = |path: &str| ConfigError {
+            path: path.into(),
+            message: "bad".into(),
+        };
+        let one = config_error("invalid configuration f", ConfigErrors(vec![err("a.b")]));
+        assert_eq!(one.to_string(), "invalid configuration f: a.b: bad");
+        let two = config_error("h", ConfigErrors(vec![err("a"), err("subnet[0].cidr")]));
+        assert_eq!(
+            two.to_string(),
+            "h (2 errors):\n  a: bad\n  subnet[0].cidr: bad"
+        );
+    }
 
     #[test]
     fn built_in_config_is_valid() {
