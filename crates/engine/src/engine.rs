@@ -346,3 +346,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
