@@ -35,6 +35,9 @@ pub const APPLICATION_ID: i64 = 0x6844_4850;
 /// How long a statement waits for another connection's lock before failing with SQLITE_BUSY.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes of the database file SQLite may memory-map for reads.
+const MMAP_SIZE: i64 = 1 << 30;
+
 /// Creates schema version 1.
 const CREATE_SCHEMA: &str = "CREATE TABLE leases (
     ip        INTEGER PRIMARY KEY,
@@ -169,6 +172,11 @@ impl SqliteStore {
             .map_err(self.err("set busy_timeout"))?;
         // Two statements per commit plus the load; headroom for later additions.
         self.conn.set_prepared_statement_cache_capacity(16);
+        // Reads straight from mapped pages instead of copying them through the page cache:
+        // roughly halves the start-up `load_all` of a large table.
+        self.conn
+            .pragma_update(None, "mmap_size", MMAP_SIZE)
+            .map_err(self.err("set mmap_size"))?;
         Ok(())
     }
 
