@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Side-by-side capacity test: Kea (single- and multi-threaded, best of both) vs hyperdhcp, same
+# generator, server pinned to CPU 0 and generator to CPU 1, each in its own network namespace.
+# For each server, finds the highest DORA rate with < 1 % loss (bounded steps, fresh server per
+# step) and prints a table with the ratio.
+#
+# Usage (as root): bench/compare.sh            # both
+#                  SERVERS="kea" bench/compare.sh
+# Needs: kea-dhcp4, target/release/hyperdhcp (cargo build --release -p hyperdhcp) and the
+# generator (hyperdhcp bench, or cargo build --release -p hyperdhcp-bench --examples).
+# Environment: see search.sh (STEP_SECS, CLIENTS, START_RATE, MAX_RATE, ...), KEA_MT_THREADS (2),
+# HDB_OUT (directory for the logs; default a new /tmp/hdb-compare.* directory, kept).
+set -euo pipefail
+HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$HDB_ROOT/bench/netns.sh"
+. "$HDB_ROOT/bench/kea.sh"
+. "$HDB_ROOT/bench/search.sh"
+
+SERVERS=${SERVERS:-"kea hyperdhcp"}
+KEA_MT_THREADS=${KEA_MT_THREADS:-2}
+HDB_OUT=${HDB_OUT:-$(mktemp -d /tmp/hdb-compare.XXXXXX)}
+mkdir -p "$HDB_OUT"
+HYPERDHCP_BIN=${HYPERDHCP_BIN:-$HDB_ROOT/target/release/hyperdhcp}
+
+hdb_netns_up
+hdb_tmpdir WORK
+
+start_kea_st() { hdb_kea_start "$WORK" 0 "$SERVER_CPU"; }
+start_kea_mt() { hdb_kea_start "$WORK" "$KEA_MT_THREADS" "$SERVER_CPU"; }
+
+# hyperdhcp with a fresh store (durable commits are always on: every ACK follows an fsync).
+start_hyperdhcp() {
+    rm -rf "$WORK/hyperdhcp" && mkdir -p "$WORK/hyperdhcp"
+    cat >"$WORK/hyperdhcp/config.toml" <<TOML
+[server]
+interfaces = ["$HDB_SRV_IF"]
+log_level = "warn"
+
+[store]
+path = "$WORK/hyperdhcp/leases.db"
+
+[[subnet]]
+cidr = "198.18.0.0/16"
+lease_time = "1h"
+
+[[subnet.pool]]
+start = "198.18.1.0"
+end = "198.18.255.254"
+TOML
+    hdb_spawn "$HDB_SRV_NS" "$SERVER_CPU" "$WORK/hyperdhcp/serve.log" \
+        "$HYPERDHCP_BIN" serve --config "$WORK/hyperdhcp/config.toml"
+    hdb_wait_udp67 "$HDB_SRV_NS" || { cat "$WORK/hyperdhcp/serve.log" >&2; return 1; }
+}
+
+STEP_TOOL=gen
+declare -A RATE RESULT
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)" >&2
+echo "generator: $(hdb_bench_bin); logs in $HDB_OUT" >&2
+for s in $SERVERS; do
+    case $s in
+        kea)
+            SERVER_START=start_kea_st; hdb_search kea-st; RATE[kea-st]=$BEST_RATE; RESULT[kea-st]=$BEST_RESULT
+            SERVER_START=start_kea_mt; hdb_search kea-mt; RATE[kea-mt]=$BEST_RATE; RESULT[kea-mt]=$BEST_RESULT
+            ;;
+        hyperdhcp)
+            [ -x "$HYPERDHCP_BIN" ] || { echo "missing $HYPERDHCP_BIN" >&2; exit 1; }
+            SERVER_START=start_hyperdhcp; hdb_search hyperdhcp; RATE[hyperdhcp]=$BEST_RATE; RESULT[hyperdhcp]=$BEST_RESULT
+            ;;
+        *) echo "unknown server $s" >&2; exit 2 ;;
+    esac
+done
+
+{
+    printf '\n| server | highest rate < %s %% loss (DORA/s offered) | achieved leases/s | loss %% | p50 ms | p99 ms |\n' "$MAX_LOSS_PCT"
+    printf '|---|---:|---:|---:|---:|---:|\n'
+    for k in kea-st kea-mt hyperdhcp; do
+        [ -n "${RATE[$k]:-}" ] || continue
+        read -r off ach loss p50 p99 <<<"${RESULT[$k]}"
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$k" "${RATE[$k]}" "$ach" "$loss" "$p50" "$p99"
+    done
+    if [ -n "${RATE[hyperdhcp]:-}" ] && [ -n "${RATE[kea-st]:-}" ]; then
+        kea_best=${RATE[kea-st]}
+        [ "${RATE[kea-mt]}" -gt "$kea_best" ] && kea_best=${RATE[kea-mt]}
+        printf '\nratio hyperdhcp / best Kea: %s\n' "$(awk -v a="${RATE[hyperdhcp]}" -v b="$kea_best" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    fi
+} | tee "$HDB_OUT/table.md"
