@@ -23,6 +23,15 @@ pub enum StoreError {
         path: PathBuf,
     },
 
+    /// Whether the file exists could not be determined (permissions on a parent directory).
+    #[error("lease store {}: cannot access: {source}", .path.display())]
+    Access {
+        /// The database file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
     /// The file exists but is not an SQLite database (corrupt, or some other file). It is left
     /// untouched.
     #[error("lease store {}: not an SQLite database (corrupt or some other file); refusing to touch it", .path.display())]

@@ -130,10 +130,9 @@ impl SqliteStore {
                 });
             }
             Err(source) => {
-                return Err(StoreError::Sqlite {
+                return Err(StoreError::Access {
                     path: path.to_path_buf(),
-                    op: "open",
-                    source: rusqlite::Error::InvalidPath(source.to_string().into()),
+                    source,
                 });
             }
         }
