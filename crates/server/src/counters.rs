@@ -116,6 +116,7 @@ pub struct Counters {
     ignored: [AtomicU64; IGNORE_REASONS.len()],
     commits: AtomicU64,
     commit_failures: AtomicU64,
+    kernel_drops: AtomicU64,
 }
 
 fn slot(mt: Option<MessageType>) -> usize {
@@ -151,6 +152,16 @@ impl Counters {
         if !ok {
             self.commit_failures.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records the kernel's receive-queue drops, summed over all sockets (`SO_RXQ_OVFL`).
+    pub fn set_kernel_drops(&self, total: u64) {
+        self.kernel_drops.store(total, Ordering::Relaxed);
+    }
+
+    /// Datagrams the kernel dropped because a socket's receive buffer was full.
+    pub fn kernel_drops(&self) -> u64 {
+        self.kernel_drops.load(Ordering::Relaxed)
     }
 
     /// Datagrams received with message type `mt` (`None`: unknown).

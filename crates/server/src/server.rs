@@ -30,6 +30,8 @@ const POLL_TIMEOUT_MS: i32 = 200;
 const EXPIRE_INTERVAL_SECS: UnixTime = 1;
 /// Seconds between interface address re-reads (addresses can change without a SIGHUP).
 const ADDR_REFRESH_SECS: UnixTime = 5;
+/// Minimum seconds between two "kernel dropped requests" warnings.
+const DROP_WARN_SECS: UnixTime = 10;
 
 /// Flags the loop watches; signal handlers (or tests) set them.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +56,8 @@ pub struct Server {
     /// Scratch: indices (within one socket's group) of replies the kernel refused.
     send_failures: Vec<usize>,
     pollfds: Vec<libc::pollfd>,
+    /// Earliest time the next kernel-drop warning may be logged.
+    next_drop_warn: UnixTime,
 }
 
 impl Server {
@@ -98,6 +102,7 @@ impl Server {
             batch: Batch::default(),
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
+            next_drop_warn: 0,
         };
         server.refresh_addrs()?;
         for s in &server.sockets {
@@ -182,6 +187,23 @@ impl Server {
                     now,
                 );
             }
+        }
+        if let Some(drops) = self.recv.kernel_drops()
+            && let Some(sock) = self.sockets.get_mut(i)
+            && drops != sock.kernel_drops
+        {
+            // Under overload this fires every batch: warn at most every DROP_WARN_SECS.
+            if now >= self.next_drop_warn {
+                tracing::warn!(
+                    interface = %sock.name,
+                    total = drops,
+                    "receive buffer overflow: the kernel dropped requests (raise server.receive_buffer)"
+                );
+                self.next_drop_warn = now + DROP_WARN_SECS;
+            }
+            sock.kernel_drops = drops;
+            let total = self.sockets.iter().map(|s| u64::from(s.kernel_drops)).sum();
+            self.counters.set_kernel_drops(total);
         }
     }
 

@@ -20,6 +20,9 @@ pub struct ListenSocket {
     pub ifindex: u32,
     /// IPv4 addresses with prefix, refreshed on SIGHUP and every few seconds.
     pub addrs: Vec<Ipv4Net>,
+    /// The kernel's cumulative drop count for this socket (receive buffer full), as last
+    /// reported through `SO_RXQ_OVFL`.
+    pub kernel_drops: u32,
     socket: Socket,
 }
 
@@ -52,6 +55,9 @@ impl ListenSocket {
             .bind_device(Some(interface.as_bytes()))
             .map_err(fail("bind to device (SO_BINDTODEVICE, needs CAP_NET_RAW)"))?;
         set_receive_buffer(&socket, receive_buffer);
+        if let Err(e) = sys::enable_drop_counter(socket.as_raw_fd()) {
+            tracing::debug!(interface, error = %e, "SO_RXQ_OVFL unavailable: kernel drops not counted");
+        }
         socket
             .set_nonblocking(true)
             .map_err(fail("set non-blocking"))?;
@@ -63,6 +69,7 @@ impl ListenSocket {
             name: interface.to_string(),
             ifindex,
             addrs: Vec::new(),
+            kernel_drops: 0,
             socket,
         })
     }

@@ -14,6 +14,15 @@ use std::os::fd::RawFd;
 /// `SO_RCVBUFFORCE` (asm-generic/socket.h; the libc crate only exports it for Android).
 const SO_RCVBUFFORCE: libc::c_int = 33;
 
+/// `SO_RXQ_OVFL` (asm-generic/socket.h): ask for the socket's drop counter as a cmsg.
+const SO_RXQ_OVFL: libc::c_int = 40;
+
+/// Control buffer per received message: room for one `SO_RXQ_OVFL` cmsg (a u32), in u64
+/// words so the buffer is aligned for `cmsghdr`.
+// SAFETY: CMSG_SPACE only does arithmetic on its argument.
+const CTRL_WORDS: usize = (unsafe { libc::CMSG_SPACE(mem::size_of::<u32>() as u32) } as usize)
+    .div_ceil(mem::size_of::<u64>());
+
 /// Size of `sockaddr_in`, as the kernel wants it in `msg_namelen` / `setsockopt` lengths.
 const SOCKADDR_IN_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
 
@@ -57,6 +66,7 @@ pub struct RecvBatch {
     addrs: Vec<libc::sockaddr_in>,
     iovecs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
+    ctrl: Vec<u64>,
     filled: usize,
 }
 
@@ -78,6 +88,7 @@ impl RecvBatch {
             addrs: vec![addr; capacity],
             iovecs: vec![iov; capacity],
             hdrs: vec![hdr; capacity],
+            ctrl: vec![0; capacity * CTRL_WORDS],
             filled: 0,
         }
     }
@@ -109,8 +120,8 @@ impl RecvBatch {
             hdr.msg_hdr.msg_namelen = SOCKADDR_IN_LEN;
             hdr.msg_hdr.msg_iov = &raw mut self.iovecs[i];
             hdr.msg_hdr.msg_iovlen = 1;
-            hdr.msg_hdr.msg_control = std::ptr::null_mut();
-            hdr.msg_hdr.msg_controllen = 0;
+            hdr.msg_hdr.msg_control = (&raw mut self.ctrl[i * CTRL_WORDS]).cast();
+            hdr.msg_hdr.msg_controllen = CTRL_WORDS * mem::size_of::<u64>();
             hdr.msg_hdr.msg_flags = 0;
         }
         loop {
@@ -152,6 +163,32 @@ impl RecvBatch {
             source: sockaddr_in_to(self.addrs.get(i)?),
             truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
         })
+    }
+
+    /// The kernel's cumulative drop counter for the socket (`SO_RXQ_OVFL`), the highest value
+    /// carried by the last batch; `None` when no message carried one (no drops yet, or the
+    /// option is off).
+    pub fn kernel_drops(&self) -> Option<u32> {
+        let mut max = None;
+        for hdr in self.hdrs.iter().take(self.filled) {
+            let mh = &hdr.msg_hdr;
+            // SAFETY: msg_control/msg_controllen describe our own ctrl slot, which the kernel
+            // filled during recvmmsg; CMSG_FIRSTHDR/NXTHDR stay inside msg_controllen.
+            let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(mh) };
+            while !cmsg.is_null() {
+                // SAFETY: non-null cmsg returned by CMSG_FIRSTHDR/NXTHDR points into the slot.
+                let c = unsafe { &*cmsg };
+                if c.cmsg_level == libc::SOL_SOCKET && c.cmsg_type == SO_RXQ_OVFL {
+                    // SAFETY: an SO_RXQ_OVFL cmsg carries one u32; read_unaligned because
+                    // CMSG_DATA gives no alignment promise.
+                    let v = unsafe { libc::CMSG_DATA(cmsg).cast::<u32>().read_unaligned() };
+                    max = Some(max.map_or(v, |m: u32| m.max(v)));
+                }
+                // SAFETY: as above.
+                cmsg = unsafe { libc::CMSG_NXTHDR(mh, cmsg) };
+            }
+        }
+        max
     }
 }
 
@@ -290,15 +327,18 @@ pub fn pollfd_in(fd: RawFd) -> libc::pollfd {
 
 // === socket options ===
 
-/// `SO_RCVBUFFORCE`: sets the receive buffer above `rmem_max` (needs CAP_NET_ADMIN).
-pub fn set_recv_buffer_force(fd: RawFd, bytes: usize) -> io::Result<()> {
-    let val: libc::c_int = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
+/// `SO_RXQ_OVFL`: have the kernel attach the socket's drop counter to received messages.
+pub fn enable_drop_counter(fd: RawFd) -> io::Result<()> {
+    set_int_option(fd, SO_RXQ_OVFL, 1)
+}
+
+fn set_int_option(fd: RawFd, name: libc::c_int, val: libc::c_int) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
-            SO_RCVBUFFORCE,
+            name,
             (&raw const val).cast(),
             mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
@@ -308,6 +348,12 @@ pub fn set_recv_buffer_force(fd: RawFd, bytes: usize) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// `SO_RCVBUFFORCE`: sets the receive buffer above `rmem_max` (needs CAP_NET_ADMIN).
+pub fn set_recv_buffer_force(fd: RawFd, bytes: usize) -> io::Result<()> {
+    let val = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
+    set_int_option(fd, SO_RCVBUFFORCE, val)
 }
 
 // === interfaces ===
@@ -473,5 +519,39 @@ mod tests {
             assert_eq!(source.port(), tx_port);
         }
         assert!(rb.get(5).is_none());
+    }
+
+    #[test]
+    fn kernel_drop_counter_reaches_us() {
+        use std::os::fd::AsRawFd;
+        let rx = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+            .expect("socket");
+        rx.set_recv_buffer_size(1).expect("rcvbuf"); // kernel minimum: a few datagrams
+        rx.bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0).into())
+            .expect("bind");
+        enable_drop_counter(rx.as_raw_fd()).expect("SO_RXQ_OVFL");
+        let rx_addr = rx.local_addr().expect("addr").as_socket_ipv4().expect("v4");
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+        let payload = [0u8; 1000];
+        for _ in 0..64 {
+            let _ = tx.send_to(&payload, rx_addr);
+        }
+        let mut rb = RecvBatch::new(64, 1024);
+        while rb.recv(rx.as_raw_fd()).expect("drain") > 0 {}
+        // Drops are reported on the next datagram queued after them.
+        tx.send_to(&payload, rx_addr).expect("send");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut n = 0;
+        while n == 0 && std::time::Instant::now() < deadline {
+            let mut pfd = [pollfd_in(rx.as_raw_fd())];
+            poll_readable(&mut pfd, 100).expect("poll");
+            n = rb.recv(rx.as_raw_fd()).expect("recv");
+        }
+        assert_eq!(n, 1);
+        assert!(
+            rb.kernel_drops().is_some_and(|d| d > 0),
+            "{:?}",
+            rb.kernel_drops()
+        );
     }
 }
