@@ -82,34 +82,68 @@ fn check_config_accepts_a_valid_file() {
 
 #[test]
 fn check_config_reports_errors_with_their_key_paths() {
+    // (what, file text, key path the error line must start with, text it must mention)
+    // The range check names the pool (`subnet[0].pool[0]`), not `.end`: the error concerns
+    // both bounds.
     let cases = [
         (
             "unknown key",
             GOOD_CONFIG.replace("[server]\n", "[server]\nbogus_key = 1\n"),
+            "server.bogus_key",
             "bogus_key",
         ),
         (
             "pool end before start",
             GOOD_CONFIG.replace("end = \"198.18.0.99\"", "end = \"198.18.0.5\""),
-            "subnet[0].pool[0].end",
+            "subnet[0].pool[0]",
+            "198.18.0.5",
         ),
         (
             "bad cidr",
             GOOD_CONFIG.replace("198.18.0.0/24", "198.18.0.0/33"),
             "subnet[0].cidr",
+            "198.18.0.0/33",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
-    for (what, text, path) in cases {
+    for (what, text, path, mention) in cases {
         let file = write(dir.path(), "bad.toml", &text);
         let out = run(&["check-config", &file]);
-        assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
         assert!(
-            stderr(&out).contains(path),
-            "{what}: expected {path} in {}",
-            stderr(&out)
+            err.lines()
+                .any(|l| l.starts_with(path) && l.contains(mention)),
+            "{what}: expected a line `{path}...: ...{mention}...` in:\n{err}"
         );
-        assert!(!stdout(&out).contains("OK"), "{what}");
+        assert!(
+            err.contains(&format!("{file}: invalid (1 error)")),
+            "{what}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn check_config_reports_every_error_not_just_the_first() {
+    let text = GOOD_CONFIG
+        .replace("198.18.0.0/24", "198.18.0.0/33")
+        .replace("[server]\n", "[server]\nbogus_key = 1\n")
+        .replace("ip = \"198.18.0.5\"", "ip = \"banana\"");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", &text);
+    let out = run(&["check-config", &file]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for path in [
+        "server.bogus_key",
+        "subnet[0].cidr",
+        "subnet[0].reservation[0].ip",
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with(path)),
+            "{path} missing in:\n{err}"
+        );
     }
 }
 
