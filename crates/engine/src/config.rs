@@ -3,7 +3,14 @@
 //! (`subnet[0].pool[1].end`) so `hyperdhcp check-config` can point at it.
 //!
 //! CONTRACT for other helpers: the pub types and fields below are fixed; the parsing and
-//! validation behind `Config::from_toml_str` is implemented in this module.
+//! validation behind `Config::from_toml_str` lives in the submodules: `raw` reads the TOML
+//! into serde structs table by table, `validate` checks them and builds the runtime types,
+//! `values` parses durations, hex, DNS names and custom option values.
+//! The file format is documented key by key in docs/configuration.md.
+
+mod raw;
+mod validate;
+mod values;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -11,6 +18,28 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 
 use crate::lease::HwAddr;
+
+/// Default `server.offer_timeout`, seconds.
+pub const DEFAULT_OFFER_TIMEOUT: u64 = 30;
+/// Default `server.decline_hold`, seconds (24h).
+pub const DEFAULT_DECLINE_HOLD: u64 = 24 * 3_600;
+/// Default `server.receive_buffer`, bytes (4 MiB).
+pub const DEFAULT_RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
+/// Smallest accepted `server.receive_buffer`, bytes.
+pub const MIN_RECEIVE_BUFFER: usize = 4_096;
+/// Largest accepted `server.receive_buffer`, bytes (`SO_RCVBUF` takes a C int).
+pub const MAX_RECEIVE_BUFFER: usize = i32::MAX as usize;
+/// Default `server.log_level`.
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// Default `store.path`.
+pub const DEFAULT_STORE_PATH: &str = "/var/lib/hyperdhcp/leases.db";
+/// Default `subnet.lease_time`, seconds (1h).
+pub const DEFAULT_LEASE_TIME: u64 = 3_600;
+/// Shortest accepted `subnet.lease_time`, seconds.
+pub const MIN_LEASE_TIME: u64 = 10;
+/// Longest accepted `subnet.lease_time`, seconds: option 51 is 32 bits and 0xffffffff means
+/// "infinite" (RFC 2131 §3.3), which is not supported.
+pub const MAX_LEASE_TIME: u64 = u32::MAX as u64 - 1;
 
 /// The whole validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,14 +170,26 @@ impl DhcpOptions {
 }
 
 /// One validation problem, with the key path it concerns.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// Key path such as `subnet[0].pool[1].end` (empty for whole-file errors).
     pub path: String,
     /// What is wrong, naming the offending values.
     pub message: String,
 }
+
+/// `path: message`, or just the message for whole-file errors (empty path).
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// Every problem found in a config file (never empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,9 +210,26 @@ impl std::fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
-    /// Parses and validates a TOML document, reporting every error found.
-    pub fn from_toml_str(_text: &str) -> Result<Config, ConfigErrors> {
-        todo!("config helper implements")
+    /// Parses and validates a TOML document, reporting every error found: all syntax errors
+    /// (with line and column) or else every unknown key, ill-typed value and failed rule.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigErrors> {
+        let mut report = raw::Report::new(text);
+        let config = raw::read_document(&mut report, text)
+            .and_then(|doc| validate::validate(&mut report, doc));
+        match config {
+            Some(config) => Ok(config),
+            None => {
+                let mut errors = report.into_errors();
+                if errors.is_empty() {
+                    // Unreachable by construction; never hand back an empty error list.
+                    errors.push(ConfigError {
+                        path: String::new(),
+                        message: "invalid configuration".to_owned(),
+                    });
+                }
+                Err(ConfigErrors(errors))
+            }
+        }
     }
 
     /// Reads and validates a config file; I/O errors come back as a single `ConfigError`.
@@ -185,3 +243,6 @@ impl Config {
         Self::from_toml_str(&text)
     }
 }
+
+#[cfg(test)]
+mod tests;
