@@ -433,6 +433,29 @@ fn json_field<'a>(obj: &'a serde_json::Value, keys: &[&str]) -> Option<&'a serde
         .find_map(|k| obj.get(*k).filter(|v| !v.is_null()))
 }
 
+/// Unix seconds from either a number or an RFC 3339 UTC time (`2026-11-26T01:02:03Z`).
+pub fn parse_time(s: &str) -> Option<u64> {
+    if let Ok(n) = s.parse() {
+        return Some(n);
+    }
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.split('.').next()?;
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 /// Parses `leases list --json` output: an array of lease objects (or `{"leases": [...]}`).
 pub fn parse_leases_json(text: &str) -> Result<Vec<LeaseRow>> {
     let value: serde_json::Value =
@@ -454,7 +477,8 @@ pub fn parse_leases_json(text: &str) -> Result<Vec<LeaseRow>> {
             let ip = s(&["ip", "address"]).ok_or_else(|| anyhow!("lease without ip: {row}"))?;
             let ends = match json_field(row, &["ends", "expires", "ends_unix"]) {
                 Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0),
-                Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
+                Some(serde_json::Value::String(s)) => parse_time(s)
+                    .with_context(|| format!("lease ends {s:?} is not Unix seconds or RFC 3339"))?,
                 _ => 0,
             };
             Ok(LeaseRow {
@@ -597,7 +621,7 @@ impl LabConfig {
             t += &format!("rebinding_time = \"{r}\"\n");
         }
         t += &format!(
-            "\n[subnet.options]\nrouters = [{}]\ndns_servers = [{}]\ndomain_name = \"{}\"\n",
+            "routers = [{}]\ndns_servers = [{}]\ndomain_name = \"{}\"\n",
             list(&self.routers),
             list(&self.dns),
             self.domain
