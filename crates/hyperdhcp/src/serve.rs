@@ -1,5 +1,6 @@
 //! `hyperdhcp serve`: load the configuration, set up logging, run the server.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -10,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{LogFormatArg, ServeArgs};
 
 /// The configuration used when `serve` is given no `--config`: the lab example.
-pub const DEFAULT_CONFIG: &str = ""; // TEMP include_str!("../../../examples/lab.toml")
+pub const DEFAULT_CONFIG: &str = include_str!("../../../examples/lab.toml");
 
 /// Environment variable whose filter directives override `server.log_level`.
 const LOG_ENV: &str = "RUST_LOG";
@@ -70,7 +71,9 @@ fn init_tracing(format: LogFormat, level: &str) -> anyhow::Result<()> {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never into journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal());
     let installed = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
