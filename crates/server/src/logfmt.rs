@@ -45,7 +45,8 @@ pub fn outcome_fields(o: &Outcome) -> (&'static str, Option<Ipv4Addr>, Option<&'
     }
 }
 
-/// Logs one decision at info level, as fields (RFC field names).
+/// Logs one decision at info level, as fields (RFC field names). Values are recorded with
+/// `Display` so text logs read `msg_type=DISCOVER`, not `msg_type="DISCOVER"`.
 pub fn log_decision(
     msg: &Message<'_>,
     msg_type: Option<MessageType>,
@@ -56,13 +57,13 @@ pub fn log_decision(
     tracing::info!(
         xid = %Xid(msg.xid()),
         chaddr = %Chaddr(msg.chaddr()),
-        msg_type = msg_type.map_or("none", MessageType::as_str),
-        interface,
-        subnet = decision.subnet.map(tracing::field::display),
-        outcome,
-        ip = ip.map(tracing::field::display),
-        reason,
-        reply = decision.reply.as_ref().map(|r| r.msg_type.as_str()),
+        msg_type = %msg_type.map_or("none", MessageType::as_str),
+        interface = %interface,
+        subnet = decision.subnet.map(display),
+        outcome = %outcome,
+        ip = ip.map(display),
+        reason = reason.map(display),
+        reply = decision.reply.as_ref().map(|r| display(r.msg_type.as_str())),
         "dhcp"
     );
 }

@@ -104,7 +104,7 @@ impl Server {
             pollfds: Vec::new(),
             next_drop_warn: 0,
         };
-        server.refresh_addrs()?;
+        server.refresh_addrs(false)?;
         for s in &server.sockets {
             tracing::info!("listening on {} ({})", s.name, s.addrs_display());
         }
@@ -149,7 +149,7 @@ impl Server {
             }
             self.flush();
             if now >= next_refresh {
-                if let Err(e) = self.refresh_addrs() {
+                if let Err(e) = self.refresh_addrs(true) {
                     tracing::warn!(error = %e, "keeping the previous interface addresses");
                 }
                 next_refresh = now + ADDR_REFRESH_SECS;
@@ -275,14 +275,16 @@ impl Server {
         }
     }
 
-    /// Re-reads every interface's IPv4 addresses (getifaddrs) and logs changes.
-    fn refresh_addrs(&mut self) -> Result<(), ServerError> {
+    /// Re-reads every interface's IPv4 addresses (getifaddrs); logs changes when `log_changes`.
+    fn refresh_addrs(&mut self, log_changes: bool) -> Result<(), ServerError> {
         let all = sys::ipv4_addrs().map_err(ServerError::InterfaceAddrs)?;
         for s in &mut self.sockets {
             let addrs = socket::addrs_of(&all, &s.name);
             if addrs != s.addrs {
                 s.addrs = addrs;
-                tracing::info!(interface = %s.name, addrs = %s.addrs_display(), "interface addresses");
+                if log_changes {
+                    tracing::info!(interface = %s.name, addrs = %s.addrs_display(), "interface addresses changed");
+                }
             }
         }
         Ok(())
@@ -307,7 +309,9 @@ impl Server {
         let new = match Config::load(&path) {
             Ok(c) => c,
             Err(errors) => {
-                tracing::error!("reload failed, keeping the old config: {errors}");
+                // One log line: the errors joined with "; " (Display puts one per line).
+                let list = errors.0.iter().map(ToString::to_string).collect::<Vec<_>>();
+                tracing::error!("reload failed, keeping the old config: {}", list.join("; "));
                 return;
             }
         };
@@ -351,7 +355,7 @@ impl Server {
         self.sockets.extend(opened);
         self.rebuild_pollfds();
         self.engine.reconfigure(Arc::new(new), now);
-        if let Err(e) = self.refresh_addrs() {
+        if let Err(e) = self.refresh_addrs(true) {
             tracing::warn!(error = %e, "keeping the previous interface addresses");
         }
         for s in &self.sockets {
@@ -417,5 +421,196 @@ fn resolve(sock: &ListenSocket, dest: &hyperdhcp_engine::ReplyDest) -> std::net:
                 BROADCAST_DEST
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The loop's batch logic with the real engine and a fake store; no packet is sent (the
+    //! test socket index is not among the server's sockets).
+
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::sync::Mutex;
+
+    use hyperdhcp_engine::config::{
+        DhcpOptions, LogFormat, PoolConfig, ServerConfig, StoreConfig, SubnetConfig,
+    };
+    use hyperdhcp_engine::{Lease, LeaseChange, LeaseState};
+    use hyperdhcp_store::StoreError;
+    use hyperdhcp_wire::{FLAG_BROADCAST, MessageBuilder, MessageType, code};
+
+    use super::*;
+
+    const T0: UnixTime = 1_700_000_000;
+    const MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x21];
+    /// Index given to the detached test socket: not in `Server::sockets`, so nothing is sent.
+    const DETACHED: usize = 99;
+
+    /// Records each commit's size; fails every commit when `fail` is set.
+    struct FakeStore {
+        commits: Arc<Mutex<Vec<Vec<LeaseChange>>>>,
+        fail: bool,
+    }
+
+    impl LeaseStore for FakeStore {
+        fn load_all(&mut self) -> Result<Vec<Lease>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError> {
+            self.commits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(changes.to_vec());
+            if self.fail {
+                Err(StoreError::ReadOnly {
+                    path: "/fake/leases.db".into(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            server: ServerConfig {
+                interfaces: vec!["srv0".into()],
+                server_id: None,
+                offer_timeout: 30,
+                decline_hold: 600,
+                receive_buffer: 1 << 20,
+                log_format: LogFormat::Text,
+                log_level: "info".into(),
+            },
+            store: StoreConfig {
+                path: "/fake/leases.db".into(),
+            },
+            subnets: vec![SubnetConfig {
+                cidr: "198.18.0.0/16".parse().expect("cidr"),
+                interface: None,
+                lease_time: 3600,
+                renewal_time: 1800,
+                rebinding_time: 3150,
+                pools: vec![PoolConfig {
+                    start: Ipv4Addr::new(198, 18, 1, 10),
+                    end: Ipv4Addr::new(198, 18, 1, 20),
+                }],
+                reservations: vec![],
+                options: DhcpOptions::default(),
+            }],
+        }
+    }
+
+    fn server(fail: bool) -> (Server, Arc<Mutex<Vec<Vec<LeaseChange>>>>) {
+        let commits = Arc::new(Mutex::new(Vec::new()));
+        let store = FakeStore {
+            commits: Arc::clone(&commits),
+            fail,
+        };
+        let server = Server {
+            engine: Engine::new(Arc::new(config()), Vec::new(), T0),
+            store: Box::new(store),
+            store_path: "/fake/leases.db".into(),
+            config_path: None,
+            sockets: Vec::new(),
+            counters: Arc::new(Counters::default()),
+            recv: RecvBatch::new(1, 16),
+            send: SendBatch::new(BATCH_SIZE),
+            batch: Batch::default(),
+            send_failures: Vec::new(),
+            pollfds: Vec::new(),
+            next_drop_warn: 0,
+        };
+        (server, commits)
+    }
+
+    fn feed(server: &mut Server, sock: &ListenSocket, packet: &[u8]) {
+        let d = Datagram {
+            data: packet,
+            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            truncated: false,
+        };
+        handle_datagram(
+            &mut server.engine,
+            &mut server.batch,
+            &server.counters,
+            sock,
+            DETACHED,
+            d,
+            T0,
+        );
+    }
+
+    fn dora_batch(server: &mut Server) {
+        let sock =
+            ListenSocket::detached_for_test("srv0", vec!["198.18.0.1/16".parse().expect("net")]);
+        let mut discover = MessageBuilder::request(MessageType::Discover, 1, &MAC);
+        discover.set_flags(FLAG_BROADCAST);
+        feed(server, &sock, &discover.finish());
+        let offered = match server.batch.pending.last().map(|p| &p.reply) {
+            Some(r) if r.msg_type == MessageType::Offer => r.packet.clone(),
+            other => panic!("no OFFER: {other:?}"),
+        };
+        let offer = hyperdhcp_wire::Message::parse(&offered).expect("parse OFFER");
+        let mut request = MessageBuilder::request(MessageType::Request, 1, &MAC);
+        request
+            .set_flags(FLAG_BROADCAST)
+            .option_ip(code::REQUESTED_IP, offer.yiaddr())
+            .option_ip(code::SERVER_ID, offer.server_id().expect("server id"));
+        feed(server, &sock, &request.finish());
+        // Garbage is dropped and counted, never reaches the engine.
+        feed(server, &sock, &[1, 2, 3]);
+    }
+
+    #[test]
+    fn batch_commits_once_then_releases_replies() {
+        let (mut server, commits) = server(false);
+        dora_batch(&mut server);
+        assert_eq!(server.batch.pending.len(), 2);
+        server.flush();
+        let commits = commits.lock().expect("lock");
+        assert_eq!(commits.len(), 1, "one commit per batch");
+        assert!(matches!(
+            commits[0].as_slice(),
+            [LeaseChange::Upsert(Lease {
+                state: LeaseState::Bound,
+                ..
+            })]
+        ));
+        let c = server.counters();
+        assert_eq!(c.commits(), (1, 0));
+        assert_eq!(c.received(Some(MessageType::Discover)), 1);
+        assert_eq!(c.received(Some(MessageType::Request)), 1);
+        assert_eq!(c.dropped(DropReason::TooShort), 1);
+        assert_eq!(c.dropped(DropReason::CommitFailed), 0);
+        assert!(server.batch.is_empty());
+    }
+
+    #[test]
+    fn failed_commit_withholds_the_ack() {
+        let (mut server, commits) = server(true);
+        dora_batch(&mut server);
+        // Capture what would be sent: flush withholds first, then sends the rest.
+        server.flush();
+        assert_eq!(commits.lock().expect("lock").len(), 1);
+        let c = server.counters();
+        assert_eq!(c.commits(), (1, 1));
+        assert_eq!(c.dropped(DropReason::CommitFailed), 1, "the ACK");
+        assert!(server.batch.is_empty());
+    }
+
+    #[test]
+    fn failed_commit_keeps_offer_in_the_batch() {
+        let (mut server, _) = server(true);
+        dora_batch(&mut server);
+        let _ = server.store.commit(&server.batch.changes);
+        assert_eq!(server.batch.withhold_uncommitted(), 1);
+        let left: Vec<_> = server
+            .batch
+            .pending
+            .iter()
+            .map(|p| p.reply.msg_type)
+            .collect();
+        assert_eq!(left, vec![MessageType::Offer]);
     }
 }

@@ -97,6 +97,23 @@ impl ListenSocket {
     }
 }
 
+#[cfg(test)]
+impl ListenSocket {
+    /// A socket that is neither bound nor used to send: carries a name and addresses for
+    /// pipeline tests that must not put packets on any real interface.
+    pub(crate) fn detached_for_test(name: &str, addrs: Vec<Ipv4Net>) -> Self {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+            .unwrap_or_else(|e| panic!("socket: {e}"));
+        Self {
+            name: name.to_string(),
+            ifindex: 0,
+            addrs,
+            kernel_drops: 0,
+            socket,
+        }
+    }
+}
+
 /// SO_RCVBUFFORCE when we have CAP_NET_ADMIN (it can exceed `net.core.rmem_max`, which cannot
 /// be raised from inside a network namespace), else SO_RCVBUF capped by the kernel.
 fn set_receive_buffer(socket: &Socket, bytes: usize) {
