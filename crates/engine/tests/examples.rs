@@ -120,3 +120,27 @@ fn full_example_sets_every_key() {
         assert!(text.contains(key), "full.toml does not show `{key}`");
     }
 }
+
+/// The complete examples in docs/configuration.md (fenced `toml` blocks starting with
+/// `[server]`) stay valid as the format evolves.
+#[test]
+fn complete_examples_in_the_docs_are_valid() {
+    let doc_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/configuration.md");
+    let mut complete = 0;
+    for block in doc.split("```toml\n").skip(1) {
+        let Some((body, _)) = block.split_once("```") else {
+            panic!("unterminated toml block in {}", doc_path.display());
+        };
+        if body.starts_with("[server]") {
+            if let Err(errors) = Config::from_toml_str(body) {
+                panic!("example in docs/configuration.md is invalid:\n{errors}\n---\n{body}");
+            }
+            complete += 1;
+        }
+    }
+    assert!(
+        complete >= 2,
+        "expected the minimal and the complete example, found {complete}"
+    );
+}

@@ -786,3 +786,19 @@ fn load_reports_unreadable_files_without_a_path() {
         "{err}"
     );
 }
+
+#[test]
+fn routes_as_array_of_tables_and_reservation_options() {
+    let config = parse(&format!(
+        "{SERVER}{SUBNET}[[subnet.classless_routes]]\ndestination = \"10.0.0.0/8\"\ngateway = \"198.18.0.1\"\n\
+         [[subnet.reservation]]\nmac = \"02:00:00:00:00:01\"\nip = \"198.18.0.5\"\n\
+         [[subnet.reservation.option]]\ncode = 67\ntype = \"string\"\nvalue = \"pxelinux.0\"\n"
+    ));
+    let subnet = &config.subnets[0];
+    assert_eq!(subnet.options.get(121), Some(&[8, 10, 198, 18, 0, 1][..]));
+    assert_eq!(
+        subnet.reservations[0].options.get(67),
+        Some(&b"pxelinux.0"[..])
+    );
+    assert_eq!(subnet.options.get(67), None);
+}
