@@ -686,6 +686,21 @@ fn each_error_has_its_path_and_message() {
             "subnet[0].lease_time: line 5, column 14: string values must be quoted, expected literal string",
         ),
         (
+            "server is not a table",
+            format!("server = 5\n{SUBNET}"),
+            "server: line 1, column 10: expected a table, found integer",
+        ),
+        (
+            "subnet is not an array",
+            format!("subnet = \"198.18.0.0/16\"\n{SERVER}"),
+            "subnet: line 1, column 10: expected an array of tables, found string",
+        ),
+        (
+            "lease_time of the wrong type does not make T1 look wrong",
+            format!("{SERVER}{SUBNET}lease_time = true\nrenewal_time = \"2h\"\n"),
+            "subnet[0].lease_time: line 5, column 14: invalid type: boolean `true`, expected a duration such as \"30s\", \"10m\", \"1h\" or an integer number of seconds",
+        ),
+        (
             "table defined twice",
             format!("{SERVER}{SUBNET}[server]\n"),
             "server: line 5, column 2: duplicate key",
@@ -801,4 +816,28 @@ fn routes_as_array_of_tables_and_reservation_options() {
         Some(&b"pxelinux.0"[..])
     );
     assert_eq!(subnet.options.get(67), None);
+}
+
+proptest::proptest! {
+    /// Any edit of a valid file gives a config or a non-empty error list, never a panic.
+    #[test]
+    fn mutated_files_never_panic(
+        at in 0usize..4_000,
+        cut in 0usize..40,
+        insert in "[ -~\n]{0,12}",
+    ) {
+        let base = include_str!("../../../../examples/full.toml");
+        let mut at = at.min(base.len());
+        while !base.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + cut).min(base.len());
+        while !base.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = format!("{}{insert}{}", &base[..at], &base[end..]);
+        if let Err(ConfigErrors(list)) = Config::from_toml_str(&text) {
+            proptest::prop_assert!(!list.is_empty());
+        }
+    }
 }

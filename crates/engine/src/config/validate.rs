@@ -35,6 +35,8 @@ const MIN_MTU: i64 = 68;
 const MIN_CLIENT_ID_LEN: usize = 2;
 /// Octets in an Ethernet MAC address.
 const ETHERNET_ADDR_LEN: usize = 6;
+/// Message for a file without subnets.
+const NO_SUBNET: &str = "at least one [[subnet]] is required";
 /// Message for a required key that is absent.
 const MISSING: &str = "required key is missing";
 
@@ -145,9 +147,7 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
     let store = v.store(doc.store.unwrap_or_default());
     let mut subnets = Vec::new();
     match doc.subnet {
-        None => v
-            .report
-            .error("subnet", "at least one [[subnet]] is required"),
+        None => v.report.error("subnet", NO_SUBNET),
         Some(list) => {
             for (i, raw) in list.iter().enumerate() {
                 if let Some(raw) = raw
@@ -156,9 +156,9 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
                     subnets.push(subnet);
                 }
             }
-            if list.is_empty() {
-                v.report
-                    .error("subnet", "at least one [[subnet]] is required");
+            // `subnet` of the wrong TOML type reads as an empty list and is already reported.
+            if list.is_empty() && !v.report.has_error_at("subnet") {
+                v.report.error("subnet", NO_SUBNET);
             }
         }
     }
@@ -306,6 +306,10 @@ impl Validator<'_, '_> {
 impl Validator<'_, '_> {
     fn server(&mut self, raw: Option<RawServer>) -> Option<ServerConfig> {
         let Some(raw) = raw else {
+            // `server` of the wrong TOML type was reported while reading.
+            if self.report.has_error_at("server") {
+                return None;
+            }
             self.report.error(
                 "server",
                 "missing required table [server] (it must set `interfaces`)",
@@ -533,6 +537,16 @@ impl Validator<'_, '_> {
     /// T2 = 0.875 × lease); requires 0 < T1 < T2 < lease.
     fn lease_times(&mut self, path: &str, raw: &RawSubnet) -> Option<(u64, u64, u64)> {
         let lpath = key_path(path, "lease_time");
+        let t1_path = key_path(path, "renewal_time");
+        let t2_path = key_path(path, "rebinding_time");
+        // A timer of the wrong TOML type reads as absent; comparing the others against its
+        // default would only add confusing errors.
+        if [&lpath, &t1_path, &t2_path]
+            .iter()
+            .any(|p| self.report.has_error_at(p))
+        {
+            return None;
+        }
         let lease = match &raw.lease_time {
             None => DEFAULT_LEASE_TIME,
             Some(d) => self.duration(&lpath, d)?,
@@ -556,8 +570,6 @@ impl Validator<'_, '_> {
             );
             return None;
         }
-        let t1_path = key_path(path, "renewal_time");
-        let t2_path = key_path(path, "rebinding_time");
         let t1 = match &raw.renewal_time {
             None => lease / 2,
             Some(d) => self.duration(&t1_path, d)?,
