@@ -78,7 +78,10 @@ for i in 1 2 3; do
     ip -n "$SRV" link set "port$i" master srv0 up
     ip -n "$ns" link set "lab$i" up
 done
+# Fixed MACs, so a second run of the lab finds the same clients in the store.
+ip -n hd-lab-cli1 link set lab1 address 02:00:00:00:00:01
 ip -n hd-lab-cli2 link set lab2 address "$RESERVED_MAC"
+ip -n hd-lab-cli3 link set lab3 address 02:00:00:00:00:03
 
 mkdir -p "$STORE_DIR"
 rm -rf "$RUN"
