@@ -19,8 +19,12 @@ use crate::logfmt::log_decision;
 use crate::socket::{self, ListenSocket};
 use crate::sys::{self, Datagram, RecvBatch, SendBatch};
 
-/// Datagrams read per socket per loop turn (one recvmmsg); also the sendmmsg chunk size.
+/// Datagrams per recvmmsg/sendmmsg call.
 pub const BATCH_SIZE: usize = 128;
+/// Most datagrams read from one socket before the batch is committed and answered. Under load
+/// the commit (an fsync) dominates, so one commit must cover many requests; at low load a
+/// batch is whatever the socket had, often one packet.
+pub const MAX_BATCH_PER_SOCKET: usize = 1024;
 /// Receive slot size: a DHCP message over Ethernet fits in 1500 bytes; larger ones (jumbo
 /// frames) still fit, anything bigger is dropped as truncated.
 pub const RECV_SLOT_LEN: usize = 4096;
@@ -161,18 +165,30 @@ impl Server {
         }
     }
 
-    /// One recvmmsg on socket `i`; every datagram goes through parse and the engine into the
-    /// batch.
+    /// Drains socket `i` (up to [`MAX_BATCH_PER_SOCKET`] datagrams, recvmmsg by recvmmsg);
+    /// every datagram goes through parse and the engine into the batch.
     fn read_socket(&mut self, i: usize, now: UnixTime) {
+        let mut read = 0;
+        while read < MAX_BATCH_PER_SOCKET {
+            let n = self.recv_once(i, now);
+            read += n;
+            if n < self.recv.capacity() {
+                break; // the socket is empty (or failed): no second syscall to learn that
+            }
+        }
+    }
+
+    /// One recvmmsg on socket `i`; returns how many datagrams it brought.
+    fn recv_once(&mut self, i: usize, now: UnixTime) -> usize {
         let Some(sock) = self.sockets.get(i) else {
-            return;
+            return 0;
         };
         let n = match self.recv.recv(sock.fd()) {
             Ok(n) => n,
             Err(e) => {
                 // E.g. ICMP errors queued on the socket; nothing to read this turn.
                 tracing::debug!(interface = %sock.name, error = %e, "recvmmsg failed");
-                return;
+                return 0;
             }
         };
         for k in 0..n {
@@ -205,6 +221,7 @@ impl Server {
             let total = self.sockets.iter().map(|s| u64::from(s.kernel_drops)).sum();
             self.counters.set_kernel_drops(total);
         }
+        n
     }
 
     /// Commits the batch's lease changes in one transaction, then sends its replies.
