@@ -56,6 +56,7 @@ STEP_TOOL=gen
 declare -A RATE RESULT
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)" >&2
 echo "generator: $(hdb_bench_bin); logs in $HDB_OUT" >&2
+echo "start $(date -u +%FT%TZ), load average $(cut -d" " -f1-3 /proc/loadavg)" >&2
 for s in $SERVERS; do
     case $s in
         kea)
@@ -83,4 +84,5 @@ done
         [ "${RATE[kea-mt]}" -gt "$kea_best" ] && kea_best=${RATE[kea-mt]}
         printf '\nratio hyperdhcp / best Kea: %s\n' "$(awk -v a="${RATE[hyperdhcp]}" -v b="$kea_best" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
     fi
+    printf '\nfinished %s, load average %s\n' "$(date -u +%FT%TZ)" "$(cut -d" " -f1-3 /proc/loadavg)"
 } | tee "$HDB_OUT/table.md"

@@ -21,6 +21,7 @@ hdb_tmpdir WORK
 start_kea_st() { hdb_kea_start "$WORK" 0 "$SERVER_CPU"; }
 SERVER_START=start_kea_st
 echo "generator: $(hdb_bench_bin); logs in $HDB_OUT" >&2
+echo "start $(date -u +%FT%TZ), load average $(cut -d" " -f1-3 /proc/loadavg)" >&2
 
 # Bracket: double until the generator fails (one try per step).
 STEP_TOOL=gen; HDB_LABEL=bracket; rate=$START_RATE
@@ -29,7 +30,9 @@ while :; do
     [ "$STEP_PASS" = 1 ] && [ "$rate" -lt "$MAX_RATE" ] || break
     rate=$((rate * 2))
 done
-hdb_ladder_pair kea-st $((rate / 2 > 100 ? rate * 6 / 10 : 100)) $((rate * 13 / 10))
+# Ladder from 80 % of the last passing bracket rate to 130 % of the failing one.
+lo=$((rate * 4 / 10)); [ "$lo" -lt 100 ] && lo=100
+hdb_ladder_pair kea-st "$lo" $((rate * 13 / 10))
 
 {
     printf '\n| tool vs Kea 2.2 single-threaded | highest rate < %s %% loss (DORA/s) | achieved leases/s | loss %% |\n' "$MAX_LOSS_PCT"
@@ -39,4 +42,5 @@ hdb_ladder_pair kea-st $((rate / 2 > 100 ? rate * 6 / 10 : 100)) $((rate * 13 / 
     awk -v a="$GEN_RATE" -v b="$PERF_RATE" 'BEGIN {
         if (b == 0) { print "\nperfdhcp found no passing rate"; exit }
         d = (a - b) * 100 / b; printf "\ndifference: %+.1f %% (%s)\n", d, (d < 10 && d > -10) ? "within 10 %" : "NOT within 10 %" }'
+    printf '\nfinished %s, load average %s\n' "$(date -u +%FT%TZ)" "$(cut -d" " -f1-3 /proc/loadavg)"
 } | tee "$HDB_OUT/crosscheck.md"
