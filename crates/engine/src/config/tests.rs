@@ -495,7 +495,7 @@ fn each_error_has_its_path_and_message() {
                 pool("198.18.1.0", "198.18.1.255"),
                 pool("198.18.10.0", "198.18.9.0")
             ),
-            "subnet[0].pool[1]: end 198.18.9.0 is before start 198.18.10.0",
+            "subnet[0].pool[1].end: end 198.18.9.0 is before start 198.18.10.0",
         ),
         (
             "pool start outside",
@@ -755,7 +755,7 @@ ip = "198.18.1.5"
         "subnet[0].pool[1].size: line 18, column 1: unknown key `size`; expected one of: end, start",
         "server.log_format: log_format \"xml\" is not one of \"text\", \"json\"",
         "subnet[0].routers[0]: router 10.0.0.1 is outside subnet 198.18.0.0/16",
-        "subnet[0].pool[0]: end 198.18.9.0 is before start 198.18.10.0",
+        "subnet[0].pool[0].end: end 198.18.9.0 is before start 198.18.10.0",
         "subnet[0].reservation[0].ip: ip 198.19.0.50 is outside subnet 198.18.0.0/16",
         "subnet[1].cidr: 198.18.1.1/24 is not a network address (host bits are set); did you mean 198.18.1.0/24?",
         "subnet[1].reservation[0].mac: mac 02:00:00:00:00:aa is already reserved by subnet[0].reservation[0]",

@@ -888,8 +888,10 @@ impl Validator<'_, '_> {
         let end = bound(self, "end", &raw.end);
         let (start, end) = (start?, end?);
         if end < start {
-            self.report
-                .error(path, format!("end {end} is before start {start}"));
+            self.report.error(
+                &key_path(path, "end"),
+                format!("end {end} is before start {start}"),
+            );
             return None;
         }
         let range = start..=end;
