@@ -3,8 +3,11 @@
 //! Data flow (one thread): per configured interface a UDP socket on `0.0.0.0:67` bound to that
 //! device ([`socket`]) → `poll` → `recvmmsg` into preallocated buffers ([`sys`]) →
 //! `hyperdhcp_wire::Message::parse` → `Engine::handle` → a [`batch::Batch`] collecting replies
-//! and lease changes → ONE `LeaseStore::commit` for the whole batch → `sendmmsg` of the replies,
-//! only after the commit returned (an ACK never leaves before its lease is durable). Every
+//! and lease changes → `sendmmsg` of the replies that need no commit (OFFER, NAK) → ONE
+//! `LeaseStore::commit` for the whole batch → `sendmmsg` of the ACKs, only after the commit
+//! returned (an ACK never leaves before its lease is durable; if the commit fails, the batch's
+//! ACKs are dropped and counted). A batch is whatever the sockets hold, up to
+//! [`server::MAX_BATCH_PER_SOCKET`] datagrams each, so one fsync covers many leases. Every
 //! second `Engine::expire` adds its changes to the next commit. SIGTERM/SIGINT finish the batch
 //! in hand and return; SIGHUP re-reads the config file ([`server::Server`]). Counters live in
 //! [`counters::Counters`]; the clock is read only in [`clock`].

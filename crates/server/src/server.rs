@@ -224,11 +224,15 @@ impl Server {
         n
     }
 
-    /// Commits the batch's lease changes in one transaction, then sends its replies.
+    /// Sends the replies that need no commit (OFFER, NAK, INFORM's ACK) at once, commits the
+    /// batch's lease changes in one transaction, then sends the replies that waited for it.
     fn flush(&mut self) {
         if self.batch.is_empty() {
             return;
         }
+        // An OFFER is not durable (RFC 2131 §4.3.1 leaves it in memory): it need not wait for
+        // the fsync, which keeps DISCOVER→OFFER latency free of disk time.
+        self.send_replies(false);
         if !self.batch.changes.is_empty() {
             let t0 = Instant::now();
             match self.store.commit(&self.batch.changes) {
@@ -256,11 +260,13 @@ impl Server {
                 }
             }
         }
-        self.send_replies();
+        self.send_replies(true);
         self.batch.clear();
     }
 
-    fn send_replies(&mut self) {
+    /// Sends the pending replies whose `needs_commit` equals `committed`: one sendmmsg run per
+    /// socket, hardware destinations resolved (ARP entry) on the way.
+    fn send_replies(&mut self, committed: bool) {
         let Self {
             batch,
             sockets,
@@ -269,7 +275,6 @@ impl Server {
             send_failures,
             ..
         } = self;
-        // Resolve hardware destinations first (ARP entries), then one sendmmsg run per socket.
         for (socket_idx, group) in batch.by_socket() {
             let Some(sock) = sockets.get(socket_idx) else {
                 continue;
@@ -277,12 +282,15 @@ impl Server {
             send_failures.clear();
             let items = group
                 .iter()
+                .filter(|p| p.needs_commit == committed)
                 .map(|p| (p.reply.packet.as_slice(), resolve(sock, &p.reply.dest)));
             send.send(sock.fd(), items, |k, to, e| {
                 tracing::debug!(interface = %sock.name, to = %to, error = %e, "send failed");
                 send_failures.push(k);
             });
-            for (k, p) in group.iter().enumerate() {
+            // `k` counts positions in the filtered sequence, as `send` saw it.
+            let sent = group.iter().filter(|p| p.needs_commit == committed);
+            for (k, p) in sent.enumerate() {
                 if send_failures.contains(&k) {
                     counters.count_dropped(DropReason::SendFailed);
                 } else {
@@ -607,7 +615,6 @@ mod tests {
     fn failed_commit_withholds_the_ack() {
         let (mut server, commits) = server(true);
         dora_batch(&mut server);
-        // Capture what would be sent: flush withholds first, then sends the rest.
         server.flush();
         assert_eq!(commits.lock().expect("lock").len(), 1);
         let c = server.counters();
