@@ -100,10 +100,8 @@ pub(crate) fn ignored(reason: IgnoreReason, subnet: Option<Ipv4Net>) -> Decision
 impl Engine {
     /// Builds the engine from a validated config and the leases loaded from the store
     /// (O(n) in the number of leases; rebuilds indexes and free lists).
-    pub fn new(config: Arc<Config>, mut leases: Vec<Lease>, now: UnixTime) -> Self {
+    pub fn new(config: Arc<Config>, leases: Vec<Lease>, now: UnixTime) -> Self {
         let _ = now;
-        // Later records win a client's index entry: bound ones, then the most recent.
-        leases.sort_unstable_by_key(|l| (l.state == LeaseState::Bound, l.starts));
         let table = LeaseTable::from_leases(leases);
         let pools = PoolSet::build(&config, &table);
         Self {
@@ -184,12 +182,12 @@ impl Engine {
                 // RFC 2131 §4.4.5: at expiry the client gives up the address; keep the
                 // record so a returning client gets the same one.
                 LeaseState::Bound => {
-                    let mut expired = lease.clone();
-                    expired.state = LeaseState::Expired;
-                    expired.starts = expired.ends;
-                    self.table.insert_durable(expired.clone());
+                    let ends = lease.ends;
+                    if let Some(expired) = self.table.set_state(ip, LeaseState::Expired, ends, ends)
+                    {
+                        changes.push(LeaseChange::Upsert(expired.clone()));
+                    }
                     self.pools.free(ip, &self.table);
-                    changes.push(LeaseChange::Upsert(expired));
                 }
                 // Quarantine over: the address is free again and the record is forgotten.
                 LeaseState::Declined => {

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 
 use crate::config::{Config, SubnetConfig};
 use crate::lease::{HwAddr, LeaseState, UnixTime};
-use crate::table::{ClientRef, LeaseTable};
+use crate::table::{ClientRef, IpMap, LeaseTable};
 
 /// Bits per bitmap word.
 const WORD_BITS: u32 = u64::BITS;
@@ -144,7 +144,7 @@ pub(crate) struct SubnetPools {
     /// Reservation index by client identifier (option 61).
     res_by_cid: HashMap<Box<[u8]>, usize>,
     /// Reservation index by reserved address.
-    res_by_ip: HashMap<Ipv4Addr, usize>,
+    res_by_ip: IpMap<usize>,
 }
 
 impl SubnetPools {

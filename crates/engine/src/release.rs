@@ -28,18 +28,20 @@ pub(crate) fn handle(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_
         return ignored(IgnoreReason::OtherServer, cidr);
     }
     let client = inc.client();
-    let Some(current) = engine
+    let holds = engine
         .table
         .durable(ip)
-        .filter(|l| client.owns(l) && l.state == LeaseState::Bound)
+        .is_some_and(|l| client.owns(l) && l.state == LeaseState::Bound);
+    if !holds {
+        return ignored(IgnoreReason::NoEffect, cidr);
+    }
+    let Some(released) = engine
+        .table
+        .set_state(ip, LeaseState::Released, inc.now, inc.now)
+        .cloned()
     else {
         return ignored(IgnoreReason::NoEffect, cidr);
     };
-    let mut released = current.clone();
-    released.state = LeaseState::Released;
-    released.starts = inc.now;
-    released.ends = inc.now;
-    engine.table.insert_durable(released.clone());
     engine.pools.free(ip, &engine.table);
     Decision {
         reply: None,

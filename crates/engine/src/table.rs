@@ -2,7 +2,9 @@
 //! (client-id or chaddr → IP) and expiry timers, every lookup O(1).
 
 use std::cmp::Reverse;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
 use crate::lease::{HwAddr, Lease, LeaseState, UnixTime};
@@ -33,48 +35,49 @@ impl<'a> ClientRef<'a> {
 }
 
 /// Client identity → IP of its most recent record.
+///
+/// Keys are 64-bit digests of the identity under a per-process random SipHash key, so
+/// client-chosen bytes cannot flood one bucket and no identity bytes are copied. Every hit
+/// is checked against the lease's own identity (`ClientRef::owns`); a digest collision
+/// (probability 2^-64 per pair) could only cost a client its address affinity.
 #[derive(Debug, Default)]
 struct ClientIndex {
-    by_cid: HashMap<Box<[u8]>, Ipv4Addr>,
-    by_hw: HashMap<HwAddr, Ipv4Addr>,
+    /// The random SipHash key.
+    keys: RandomState,
+    /// Digest → IP.
+    map: HashMap<u64, Ipv4Addr, BuildHasherDefault<IpHasher>>,
 }
 
 impl ClientIndex {
-    fn get(&self, c: ClientRef<'_>) -> Option<Ipv4Addr> {
-        match c {
-            ClientRef::Id(id) => self.by_cid.get(id).copied(),
-            ClientRef::Hw(hw) => self.by_hw.get(&hw).copied(),
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            keys: RandomState::new(),
+            map: HashMap::with_capacity_and_hasher(n, Default::default()),
         }
     }
 
-    fn insert(&mut self, c: ClientRef<'_>, ip: Ipv4Addr) {
+    fn digest(&self, c: ClientRef<'_>) -> u64 {
         match c {
-            ClientRef::Id(id) => {
-                if let Some(v) = self.by_cid.get_mut(id) {
-                    *v = ip;
-                } else {
-                    self.by_cid.insert(id.into(), ip);
-                }
-            }
-            ClientRef::Hw(hw) => {
-                self.by_hw.insert(hw, ip);
-            }
+            ClientRef::Id(id) => self.keys.hash_one((0u8, id)),
+            ClientRef::Hw(hw) => self.keys.hash_one((1u8, hw)),
         }
+    }
+
+    fn get(&self, c: ClientRef<'_>) -> Option<Ipv4Addr> {
+        self.map.get(&self.digest(c)).copied()
+    }
+
+    fn insert(&mut self, c: ClientRef<'_>, ip: Ipv4Addr) {
+        let d = self.digest(c);
+        self.map.insert(d, ip);
     }
 
     /// Removes the entry of `c` only if it still points at `ip`.
     fn remove_if(&mut self, c: ClientRef<'_>, ip: Ipv4Addr) {
-        match c {
-            ClientRef::Id(id) => {
-                if self.by_cid.get(id) == Some(&ip) {
-                    self.by_cid.remove(id);
-                }
-            }
-            ClientRef::Hw(hw) => {
-                if self.by_hw.get(&hw) == Some(&ip) {
-                    self.by_hw.remove(&hw);
-                }
-            }
+        if let Entry::Occupied(e) = self.map.entry(self.digest(c))
+            && *e.get() == ip
+        {
+            e.remove();
         }
     }
 }
@@ -82,14 +85,50 @@ impl ClientIndex {
 /// Min-heap of `(when, ip)`; entries are validated against the table when they fire.
 type Timers = BinaryHeap<Reverse<(UnixTime, Ipv4Addr)>>;
 
+/// Multiplier of the FxHash mixing step.
+const FX_SEED: u64 = 0x517c_c1b7_2722_0a95;
+
+/// A fast non-cryptographic hasher (FxHash) for maps keyed by IP address. Addresses are
+/// chosen by the server, not by clients, so collision flooding is not a concern there;
+/// maps keyed by client-controlled bytes keep the default SipHash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IpHasher(u64);
+
+impl Hasher for IpHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            if let Some(dst) = word.get_mut(..chunk.len()) {
+                dst.copy_from_slice(chunk);
+            }
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(FX_SEED);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by IPv4 address using [`IpHasher`].
+pub(crate) type IpMap<V> = HashMap<Ipv4Addr, V, BuildHasherDefault<IpHasher>>;
+
 /// Every lease the engine knows, indexed by IP and by client.
 #[derive(Debug, Default)]
 pub(crate) struct LeaseTable {
     /// Records the store holds (bound, released, expired, declined), at most one per IP.
-    durable: HashMap<Ipv4Addr, Lease>,
+    durable: IpMap<Lease>,
     /// Outstanding OFFERs (RFC 2131 §4.3.1: not durable), at most one per IP. An offer may
     /// shadow a released/expired record of the same address, which survives the offer.
-    offers: HashMap<Ipv4Addr, Lease>,
+    offers: IpMap<Lease>,
     /// Client → IP of its latest non-declined durable record.
     durable_idx: ClientIndex,
     /// Client → IP of its offer.
@@ -100,21 +139,58 @@ pub(crate) struct LeaseTable {
     offer_timers: Timers,
 }
 
+/// Precedence of a client's records for its index entry: bound first, then most recent.
+fn rank(l: &Lease) -> (bool, UnixTime) {
+    (l.state == LeaseState::Bound, l.starts)
+}
+
 impl LeaseTable {
-    /// Builds the table from the store's leases (a later record for the same client wins the
-    /// client index, so callers pass them oldest first).
+    /// Builds the table from the store's leases in O(n). When a client has several records,
+    /// its index entry goes to a bound one, else the most recent.
     pub(crate) fn from_leases(leases: Vec<Lease>) -> Self {
         let mut t = LeaseTable {
-            durable: HashMap::with_capacity(leases.len()),
+            durable: IpMap::with_capacity_and_hasher(leases.len(), Default::default()),
+            durable_idx: ClientIndex::with_capacity(leases.len()),
             ..LeaseTable::default()
         };
+        let mut timers = Vec::with_capacity(leases.len());
         for lease in leases {
             if lease.state == LeaseState::Offered {
                 t.insert_offer(lease);
-            } else {
-                t.insert_durable(lease);
+                continue;
+            }
+            let ip = lease.ip;
+            if matches!(lease.state, LeaseState::Bound | LeaseState::Declined) {
+                timers.push(Reverse((lease.ends, ip)));
+            }
+            if lease.state != LeaseState::Declined {
+                let d = t.durable_idx.digest(ClientRef::of(&lease));
+                match t.durable_idx.map.entry(d) {
+                    Entry::Vacant(e) => {
+                        e.insert(ip);
+                    }
+                    Entry::Occupied(mut e) => {
+                        let keep = t.durable.get(e.get()).is_some_and(|cur| {
+                            ClientRef::of(cur) == ClientRef::of(&lease) && rank(cur) > rank(&lease)
+                        });
+                        if !keep {
+                            e.insert(ip);
+                        }
+                    }
+                }
+            }
+            if let Some(old) = t.durable.insert(ip, lease) {
+                // Two records for one address: the later one wins (already inserted).
+                t.durable_idx.remove_if(ClientRef::of(&old), ip);
+                if let Some(new) = t.durable.get(&ip)
+                    && new.state != LeaseState::Declined
+                {
+                    let key = ClientRef::of(new);
+                    t.durable_idx.insert(key, ip);
+                }
             }
         }
+        t.timers = BinaryHeap::from(timers);
         t
     }
 
@@ -185,6 +261,26 @@ impl LeaseTable {
         }
         self.durable.insert(ip, lease);
         old
+    }
+
+    /// Changes the state and times of the durable record at `ip` in place (the client and
+    /// the indexes stay); returns the updated record.
+    pub(crate) fn set_state(
+        &mut self,
+        ip: Ipv4Addr,
+        state: LeaseState,
+        starts: UnixTime,
+        ends: UnixTime,
+    ) -> Option<&Lease> {
+        let lease = self.durable.get_mut(&ip)?;
+        debug_assert!(!matches!(
+            state,
+            LeaseState::Bound | LeaseState::Declined | LeaseState::Offered
+        ));
+        lease.state = state;
+        lease.starts = starts;
+        lease.ends = ends;
+        Some(lease)
     }
 
     /// Forgets the durable record at `ip`.

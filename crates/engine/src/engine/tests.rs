@@ -929,3 +929,92 @@ fn check_invariants(h: &Harness) {
     }
     assert!(offers_per_client.values().all(|n| *n == 1));
 }
+
+/// Start-up cost: one million stored leases in a /12 pool (in memory only, no packets).
+/// Run with `cargo test --release -p hyperdhcp-engine -- --ignored rebuild`.
+#[test]
+#[ignore = "timing; run in release"]
+fn rebuild_one_million_leases_is_fast() {
+    const N: u32 = 1_000_000;
+    let mut cfg = config();
+    let base = u32::from(ip("10.0.0.0"));
+    cfg.subnets.push(SubnetConfig {
+        cidr: net("10.0.0.0/12"),
+        interface: Some("big0".into()),
+        lease_time: LEASE,
+        renewal_time: LEASE / 2,
+        rebinding_time: LEASE * 7 / 8,
+        pools: vec![PoolConfig {
+            start: ip("10.0.0.1"),
+            end: ip("10.15.255.254"),
+        }],
+        reservations: vec![],
+        options: DhcpOptions::default(),
+    });
+    let leases: Vec<Lease> = (1..=N)
+        .map(|i| Lease {
+            ip: Ipv4Addr::from(base + i),
+            hwaddr: HwAddr::new(1, &i.to_be_bytes()).unwrap(),
+            client_id: (i % 2 == 0).then(|| i.to_le_bytes().to_vec().into()),
+            hostname: None,
+            state: if i % 3 == 0 {
+                LeaseState::Expired
+            } else {
+                LeaseState::Bound
+            },
+            starts: T0 - u64::from(i % 1000),
+            ends: T0 + LEASE,
+        })
+        .collect();
+    let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+    let mut engine = Engine::new(Arc::new(cfg), leases, T0);
+    let (took, cpu_took) = (wall.elapsed(), thread_cpu().saturating_sub(cpu));
+    eprintln!("rebuild of {N} leases took {took:?} wall, {cpu_took:?} on CPU");
+    assert_eq!(engine.lease_count(), N as usize);
+    // CPU time, not wall time: the build machines are shared and often saturated.
+    assert!(cpu_took < std::time::Duration::from_secs(2), "{cpu_took:?}");
+    let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+    let expired = engine.expire(T0 + LEASE);
+    let (took, cpu_took) = (wall.elapsed(), thread_cpu().saturating_sub(cpu));
+    eprintln!(
+        "expiring {} leases took {took:?} wall, {cpu_took:?} on CPU",
+        expired.len()
+    );
+}
+
+/// CPU time consumed by this thread (Linux `/proc/thread-self/schedstat`), zero elsewhere.
+fn thread_cpu() -> std::time::Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(std::time::Duration::ZERO, std::time::Duration::from_nanos)
+}
+
+#[test]
+fn a_clients_bound_record_wins_over_older_ones_at_start_up() {
+    let c = client(1);
+    let rec = |a: &str, state, starts| Lease {
+        ip: ip(a),
+        hwaddr: c.hw(),
+        client_id: None,
+        hostname: None,
+        state,
+        starts,
+        ends: starts + LEASE,
+    };
+    // Store order must not matter.
+    let leases = vec![
+        rec("198.18.0.12", LeaseState::Bound, T0 - 50),
+        rec("198.18.0.11", LeaseState::Expired, T0 - 10),
+        rec("198.18.0.13", LeaseState::Released, T0 - 20),
+    ];
+    let mut h = Harness::with(config(), leases);
+    assert_eq!(
+        h.send(&c.discover(|_| {})).outcome,
+        Outcome::Offered(ip("198.18.0.12"))
+    );
+    // The other records are this client's too, so nobody else is offered them first:
+    // fresh addresses go out before released/expired ones.
+    let d = h.send(&client(2).discover(|_| {}));
+    assert_eq!(d.outcome, Outcome::Offered(ip("198.18.0.10")));
+}
