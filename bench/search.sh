@@ -130,19 +130,33 @@ hdb_search() {
 # hdb_ladder_pair LABEL LO HI: both tools (gen, perfdhcp) on the same geometric ladder of rates
 # (5 % apart) from LO to HI, interleaved rung by rung so background load hits both alike. A tool
 # stops after two consecutive failed rungs. Sets GEN_RATE/GEN_RESULT and PERF_RATE/PERF_RESULT
-# (the highest passing rung of each).
+# (the highest rung passed before the tool's first failed rung: the sustained rate, as a plain
+# ladder would stop) and GEN_PEAK/PERF_PEAK (the highest rung passed at all, which a lucky quiet
+# moment on a shared machine can lift).
 hdb_ladder_pair() {
     HDB_LABEL=$1
     local rate=$2 hi=$3 gen_fails=0 perf_fails=0
     GEN_RATE=0; PERF_RATE=0; GEN_RESULT="0 0 100 0 0"; PERF_RESULT="0 0 100 0 0"
+    GEN_PEAK=0; PERF_PEAK=0
+    local gen_failed=0 perf_failed=0
     while [ "$rate" -le "$hi" ] && { [ "$gen_fails" -lt 2 ] || [ "$perf_fails" -lt 2 ]; }; do
         if [ "$gen_fails" -lt 2 ]; then
             STEP_TOOL=gen; hdb_step "$rate"
-            if [ "$STEP_PASS" = 1 ]; then GEN_RATE=$rate; GEN_RESULT=$STEP_RESULT; gen_fails=0; else gen_fails=$((gen_fails + 1)); fi
+            if [ "$STEP_PASS" = 1 ]; then
+                GEN_PEAK=$rate; gen_fails=0
+                [ "$gen_failed" = 0 ] && { GEN_RATE=$rate; GEN_RESULT=$STEP_RESULT; }
+            else
+                gen_fails=$((gen_fails + 1)); gen_failed=1
+            fi
         fi
         if [ "$perf_fails" -lt 2 ]; then
             STEP_TOOL=perfdhcp; hdb_step "$rate"
-            if [ "$STEP_PASS" = 1 ]; then PERF_RATE=$rate; PERF_RESULT=$STEP_RESULT; perf_fails=0; else perf_fails=$((perf_fails + 1)); fi
+            if [ "$STEP_PASS" = 1 ]; then
+                PERF_PEAK=$rate; perf_fails=0
+                [ "$perf_failed" = 0 ] && { PERF_RATE=$rate; PERF_RESULT=$STEP_RESULT; }
+            else
+                perf_fails=$((perf_fails + 1)); perf_failed=1
+            fi
         fi
         rate=$(((rate * 105 + 99) / 100))
     done
