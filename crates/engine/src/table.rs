@@ -88,7 +88,8 @@ type Timers = BinaryHeap<Reverse<(UnixTime, Ipv4Addr)>>;
 /// Multiplier of the FxHash mixing step.
 const FX_SEED: u64 = 0x517c_c1b7_2722_0a95;
 
-/// A fast non-cryptographic hasher (FxHash) for maps keyed by IP address. Addresses are
+/// A fast non-cryptographic hasher (FxHash mixing, murmur finalizer) for maps keyed by IP
+/// address. Addresses are
 /// chosen by the server, not by clients, so collision flooding is not a concern there;
 /// maps keyed by client-controlled bytes keep the default SipHash.
 #[derive(Default, Clone, Copy)]
@@ -113,8 +114,15 @@ impl Hasher for IpHasher {
         self.write_u64(v as u64);
     }
 
+    /// MurmurHash3's fmix64 finalizer: without it the low bits hashbrown indexes by would
+    /// depend only on the low input bits, i.e. the constant leading octets of the address.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -345,5 +353,26 @@ impl LeaseTable {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn ip_hasher_spreads_sequential_addresses_over_low_bits() {
+        // hashbrown picks buckets by the low bits: sequential addresses of one /16 must not
+        // collapse onto a few of them (as plain FxHash does).
+        let build = BuildHasherDefault::<IpHasher>::default();
+        let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+        let buckets: HashSet<u64> = (0..1u32 << 16)
+            .map(|i| build.hash_one(Ipv4Addr::from(base + i)) & 0xffff)
+            .collect();
+        // A random function fills about 63% of the buckets.
+        assert!(buckets.len() > 35_000, "{} buckets used", buckets.len());
     }
 }

@@ -1018,3 +1018,58 @@ fn a_clients_bound_record_wins_over_older_ones_at_start_up() {
     let d = h.send(&client(2).discover(|_| {}));
     assert_eq!(d.outcome, Outcome::Offered(ip("198.18.0.10")));
 }
+
+/// Hot-path cost: 100k DORA exchanges plus renewals, packets pre-built.
+/// Run with `cargo test --release -p hyperdhcp-engine -- --ignored throughput --nocapture`.
+#[test]
+#[ignore = "timing; run in release"]
+fn throughput_of_dora_and_renew() {
+    const N: u32 = 100_000;
+    let mut cfg = config();
+    cfg.subnets[0].cidr = net("198.18.0.0/15");
+    cfg.subnets[0].pools = vec![PoolConfig {
+        start: ip("198.18.1.0"),
+        end: ip("198.19.255.254"),
+    }];
+    cfg.subnets.truncate(1);
+    let mut h = Harness::with(cfg, Vec::new());
+    let clients: Vec<Client> = (0..N)
+        .map(|i| Client {
+            mac: [2, 1, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8],
+            cid: None,
+        })
+        .collect();
+    let discovers: Vec<Vec<u8>> = clients.iter().map(|c| c.discover(|_| {})).collect();
+    let cpu = thread_cpu();
+    let offers: Vec<Ipv4Addr> = discovers
+        .iter()
+        .map(|p| match h.send(p).outcome {
+            Outcome::Offered(a) => a,
+            o => panic!("{o:?}"),
+        })
+        .collect();
+    let requests: Vec<Vec<u8>> = clients
+        .iter()
+        .zip(&offers)
+        .map(|(c, a)| c.select(*a, ip("198.18.0.1")))
+        .collect();
+    for p in &requests {
+        assert!(matches!(h.send(p).outcome, Outcome::Acked(_)));
+    }
+    let dora = thread_cpu().saturating_sub(cpu);
+    let renews: Vec<Vec<u8>> = clients
+        .iter()
+        .zip(&offers)
+        .map(|(c, a)| c.renew(*a))
+        .collect();
+    let cpu = thread_cpu();
+    for p in &renews {
+        assert!(matches!(h.send(p).outcome, Outcome::Acked(_)));
+    }
+    let renew = thread_cpu().saturating_sub(cpu);
+    eprintln!(
+        "{N} DORA: {dora:?} CPU ({:.0}/s incl. request building); {N} renewals: {renew:?} CPU ({:.0}/s)",
+        f64::from(N) / dora.as_secs_f64(),
+        f64::from(N) / renew.as_secs_f64()
+    );
+}
