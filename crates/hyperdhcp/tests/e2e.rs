@@ -71,6 +71,7 @@ fn dhclient_gets_renews_and_releases_a_lease() -> Result<()> {
     let stored = wait_lease(&cfg.store, ip, "bound to the client", |l| {
         l.state == "bound" && l.mac == mac
     })?;
+    lab.wait_dhclient_leasefile(0, ip)?;
     first.kill()?;
 
     // Renew: a second run with the same lease file starts in INIT-REBOOT (REQUEST for the
@@ -258,6 +259,7 @@ fn lease_survives_server_kill_9_and_init_reboot_keeps_it() -> Result<()> {
         .wait_event(&["BOUND"], 0, DEADLINE)
         .with_context(|| client.output())?;
     let ip = bound.ip().context("BOUND without new_ip_address")?;
+    lab.wait_dhclient_leasefile(0, ip)?;
     client.kill()?;
 
     // The ACK was sent, so the lease must be on disk: SIGKILL gives the server no chance to

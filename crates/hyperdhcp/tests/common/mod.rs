@@ -920,6 +920,18 @@ impl Lab {
         Proc::spawn(label, self.path(), &mut cmd)
     }
 
+    /// Waits until dhclient has written the lease for `ip` to its lease file (it does so just
+    /// after running its hook, so killing it on the BOUND event alone can lose the file).
+    pub fn wait_dhclient_leasefile(&self, i: usize, ip: Ipv4Addr) -> Result<()> {
+        let path = self.dhclient_leasefile(i);
+        let needle = format!("fixed-address {ip};");
+        wait_until(
+            &format!("{} to record {ip}", path.display()),
+            DEADLINE,
+            || Ok(read_lossy(&path).contains(&needle).then_some(())),
+        )
+    }
+
     /// Runs `dhclient -r` on client `i` (sends DHCPRELEASE for the lease in its lease file and
     /// stops the running dhclient named by the pid file); waits for it to finish.
     pub fn dhclient_release(&self, i: usize, hook: &Hook) -> Result<Proc> {
