@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's run command: `sudo ./scripts/lab.sh [--once]`.
+# The project's run command: `./scripts/lab.sh [--once]` (as root).
 #
 # Builds hyperdhcp, creates a throw-away lab of network namespaces (nothing touches the
 # machine's own interfaces), starts `hyperdhcp serve` with its built-in configuration
@@ -19,7 +19,7 @@ ONCE=0
 case "${1:-}" in
     --once) ONCE=1 ;;
     "") ;;
-    *) echo "usage: sudo $0 [--once]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--once]" >&2; exit 2 ;;
 esac
 
 require_root lab.sh

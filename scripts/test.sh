@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command: `sudo ./scripts/test.sh`.
+# The project's test command: `./scripts/test.sh` (as root).
 # Installs missing Debian packages, builds everything, then runs every test of the workspace:
 # unit, integration and the end-to-end tests (real binary, real DHCP clients, in network
 # namespaces the tests create and remove; they need root). Extra arguments go to the test
-# binaries, e.g. `sudo ./scripts/test.sh dhclient` runs only tests whose name matches.
+# binaries, e.g. `./scripts/test.sh dhclient` runs only tests whose name matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
