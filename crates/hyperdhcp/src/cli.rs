@@ -35,6 +35,13 @@ pub enum Command {
     /// the command line is wrong.
     CheckConfig(CheckConfigArgs),
 
+    /// Load generator: simulated clients doing DORA, renewals and releases against a server.
+    ///
+    /// Relay mode (default, like perfdhcp): --local ADDR is both giaddr and the address replies
+    /// come back to; run it only inside a network namespace you own. Prints offered and achieved
+    /// rates, loss and latency percentiles; --json prints one JSON object.
+    Bench(hyperdhcp_bench::BenchArgs),
+
     /// Inspect the lease store.
     Leases {
         /// What to do with the leases.

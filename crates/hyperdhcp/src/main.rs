@@ -1,8 +1,9 @@
 //! `hyperdhcp`: the command-line entry point. A thin shell that parses the command line
 //! ([`cli`]) and hands off to one module per subcommand: [`serve`] (the daemon, via
 //! `hyperdhcp_server::serve`), [`check_config`] (validate a TOML file and print every error with
-//! its key path) and [`leases_cmd`] (read the lease store, also while a server runs). Failures
-//! end in one `Error: …` line on stderr and a non-zero exit status.
+//! its key path), [`leases_cmd`] (read the lease store, also while a server runs) and `bench`
+//! (the load generator in `hyperdhcp_bench`). Failures end in one `Error: …` line on stderr and
+//! a non-zero exit status.
 
 #![forbid(unsafe_code)]
 
@@ -25,11 +26,23 @@ fn main() -> ExitCode {
         Command::Leases {
             command: LeasesCommand::List(args),
         } => leases_cmd::list(&args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench(&args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("Error: {}", error_line(&e));
         ExitCode::FAILURE
     })
+}
+
+/// `hyperdhcp bench`: runs the generator and prints its report (human or `--json`).
+fn bench(args: &hyperdhcp_bench::BenchArgs) -> anyhow::Result<ExitCode> {
+    let report = hyperdhcp_bench::run(args)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        report.print_human();
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The error and its causes joined with `: `, like anyhow's `{:#}`, but skipping a cause whose
