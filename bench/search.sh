@@ -7,7 +7,8 @@
 #                 it must set HDB_LAST_PID.
 #   STEP_TOOL     "gen" (our generator) or "perfdhcp".
 # Tunables (environment): STEP_SECS (5), CLIENTS (60000), MAX_LOSS_PCT (1), START_RATE (1000),
-# MAX_RATE (150000), SERVER_CPU (0), GEN_CPU (1), STEP_TRIES (2), BENCH_BIN (generator command).
+# MAX_RATE (150000), SERVER_CPU (0), GEN_CPU (1), STEP_TRIES (2), BENCH_BIN (generator command),
+# GEN_ARGS (extra generator options, e.g. "--batch 1").
 
 STEP_SECS=${STEP_SECS:-5}
 CLIENTS=${CLIENTS:-60000}
@@ -38,7 +39,7 @@ run_gen() {
     # shellcheck disable=SC2046
     ip netns exec "$HDB_CLI_NS" taskset -c "$GEN_CPU" timeout $((STEP_SECS + 30)) $(hdb_bench_bin) \
         --local "$HDB_CLI_ADDR" --server "$HDB_SRV_ADDR" --rate "$rate" --duration "$STEP_SECS" \
-        --count "$count" --clients "$CLIENTS" --timeout-ms 1000 --json >"$log" 2>&1 || true
+        --count "$count" --clients "$CLIENTS" --timeout-ms 1000 --json ${GEN_ARGS:-} >"$log" 2>&1 || true
     python3 - "$log" <<'PY'
 import json, sys
 try:
