@@ -10,18 +10,23 @@
 //!   [`SqliteStore::open`]; `hyperdhcp leases list` opens it with
 //!   [`SqliteStore::open_read_only`] while a server may be writing (WAL readers never block the
 //!   writer).
+//! * [`history`]: one [`HistoryEvent`] row per lease state change, appended by
+//!   [`LeaseStore::commit_with_history`] in the batch's own transaction, pruned in small batches
+//!   by [`LeaseStore::prune_history`], queried by `hyperdhcp leases history`.
 //! * [`StoreError`] (module [`error`]) is the one error type; every message names the database
 //!   path.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod history;
 pub mod sqlite;
 
 pub use error::StoreError;
+pub use history::{HistoryEvent, HistoryKind, RelayInfo};
 pub use sqlite::SqliteStore;
 
-use hyperdhcp_engine::{Lease, LeaseChange};
+use hyperdhcp_engine::{Lease, LeaseChange, UnixTime};
 
 /// Where leases are made durable. Implementations are driven by one writer thread.
 pub trait LeaseStore: Send {
@@ -32,6 +37,24 @@ pub trait LeaseStore: Send {
     /// Applies all changes, in order, in ONE durable transaction; returns only after the data is
     /// on stable storage (fsync). On error nothing of the batch has been applied.
     fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError>;
+
+    /// Like [`LeaseStore::commit`], and also appends `history` rows in the SAME transaction
+    /// (no extra fsync). Stores without a history keep only the changes.
+    fn commit_with_history(
+        &mut self,
+        changes: &[LeaseChange],
+        history: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        let _ = history;
+        self.commit(changes)
+    }
+
+    /// Deletes at most `limit` history rows older than `before`; returns how many. Called
+    /// periodically by the server, never on the commit path.
+    fn prune_history(&mut self, before: UnixTime, limit: usize) -> Result<usize, StoreError> {
+        let _ = (before, limit);
+        Ok(0)
+    }
 }
 
 impl<S: LeaseStore + ?Sized> LeaseStore for Box<S> {
@@ -41,5 +64,17 @@ impl<S: LeaseStore + ?Sized> LeaseStore for Box<S> {
 
     fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError> {
         (**self).commit(changes)
+    }
+
+    fn commit_with_history(
+        &mut self,
+        changes: &[LeaseChange],
+        history: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        (**self).commit_with_history(changes, history)
+    }
+
+    fn prune_history(&mut self, before: UnixTime, limit: usize) -> Result<usize, StoreError> {
+        (**self).prune_history(before, limit)
     }
 }

@@ -14,6 +14,15 @@
 //!     starts    INTEGER NOT NULL,     -- Unix seconds
 //!     ends      INTEGER NOT NULL      -- Unix seconds; i64::MAX means "never"
 //! );
+//! -- version 2: lease history (one row per state change), see `crate::history`
+//! CREATE TABLE history (
+//!     id INTEGER PRIMARY KEY, time INTEGER NOT NULL, event TEXT NOT NULL,
+//!     ip INTEGER NOT NULL, htype INTEGER NOT NULL, hwaddr BLOB NOT NULL,
+//!     client_id BLOB, hostname TEXT, ends INTEGER,
+//!     giaddr INTEGER, circuit_id BLOB, remote_id BLOB
+//! );
+//! CREATE INDEX history_ip_time ON history (ip, time);
+//! CREATE INDEX history_hwaddr_time ON history (hwaddr, time);
 //! ```
 
 use std::net::Ipv4Addr;
@@ -24,10 +33,12 @@ use hyperdhcp_engine::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params};
 
+use crate::history::{HistoryEvent, HistoryKind, RelayInfo};
 use crate::{LeaseStore, StoreError};
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added the `history` table; version 1 files are upgraded on open.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` marking a file as a hyperdhcp lease store ("hDHP").
 pub const APPLICATION_ID: i64 = 0x6844_4850;
@@ -49,6 +60,38 @@ const CREATE_SCHEMA: &str = "CREATE TABLE leases (
     starts    INTEGER NOT NULL,
     ends      INTEGER NOT NULL
 ) STRICT;";
+
+/// Creates the history table of schema version 2 (also the upgrade from version 1).
+const CREATE_HISTORY: &str = "CREATE TABLE history (
+    id         INTEGER PRIMARY KEY,
+    time       INTEGER NOT NULL,
+    event      TEXT    NOT NULL,
+    ip         INTEGER NOT NULL,
+    htype      INTEGER NOT NULL,
+    hwaddr     BLOB    NOT NULL,
+    client_id  BLOB,
+    hostname   TEXT,
+    ends       INTEGER,
+    giaddr     INTEGER,
+    circuit_id BLOB,
+    remote_id  BLOB
+) STRICT;
+CREATE INDEX history_ip_time ON history (ip, time);
+CREATE INDEX history_hwaddr_time ON history (hwaddr, time);";
+
+/// Appends one history row (parameters in column order after `id`).
+const INSERT_HISTORY: &str = "INSERT INTO history
+    (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// Columns of a history query, in [`history_from_row`] order.
+const HISTORY_COLUMNS: &str =
+    "time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id";
+
+/// Deletes up to ?2 of the oldest rows (by insertion order) older than ?1: looks only at the
+/// first ?2 rows, so a prune with nothing to do costs O(limit), not a table scan.
+const PRUNE_HISTORY: &str = "DELETE FROM history WHERE id IN (
+    SELECT id FROM (SELECT id, time FROM history ORDER BY id LIMIT ?2) WHERE time < ?1)";
 
 /// Insert-or-replace one lease (parameters in column order).
 const UPSERT: &str =
@@ -114,6 +157,8 @@ impl SqliteStore {
         store.set_durability()?;
         if version == 0 {
             store.create_schema()?;
+        } else if version == 1 {
+            store.upgrade_to_v2()?;
         }
         Ok(store)
     }
@@ -247,6 +292,7 @@ impl SqliteStore {
         let sql = format!(
             "BEGIN IMMEDIATE;
              {CREATE_SCHEMA}
+             {CREATE_HISTORY}
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
              COMMIT;"
@@ -254,6 +300,82 @@ impl SqliteStore {
         self.conn
             .execute_batch(&sql)
             .map_err(self.err("create schema"))
+    }
+
+    /// Schema 1 → 2: adds the history table, atomically.
+    fn upgrade_to_v2(&self) -> Result<(), StoreError> {
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             {CREATE_HISTORY}
+             PRAGMA user_version = 2;
+             COMMIT;"
+        );
+        self.conn
+            .execute_batch(&sql)
+            .map_err(self.err("upgrade schema to version 2"))
+    }
+
+    /// Every history row of address `ip`, oldest first.
+    pub fn history_for_ip(&self, ip: Ipv4Addr) -> Result<Vec<HistoryEvent>, StoreError> {
+        let sql = format!("SELECT {HISTORY_COLUMNS} FROM history WHERE ip = ?1 ORDER BY time, id");
+        self.history_query(&sql, rusqlite::params![u32::from(ip)])
+    }
+
+    /// Every history row of hardware address `hwaddr`, oldest first.
+    pub fn history_for_hwaddr(&self, hwaddr: &HwAddr) -> Result<Vec<HistoryEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM history WHERE hwaddr = ?1 AND htype = ?2 \
+             ORDER BY time, id"
+        );
+        self.history_query(&sql, rusqlite::params![hwaddr.as_bytes(), hwaddr.htype])
+    }
+
+    /// Runs a history SELECT and decodes its rows.
+    fn history_query(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let op = "read history";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err(op))?;
+        let mut rows = stmt.query(params).map_err(self.err(op))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err(op))? {
+            let event = history_from_row(row).map_err(|reason| StoreError::BadRow {
+                path: self.path.clone(),
+                ip: 0,
+                reason: format!("history: {reason}"),
+            })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// Appends history rows inside an open transaction.
+    fn append_history(
+        tx: &rusqlite::Transaction<'_>,
+        history: &[HistoryEvent],
+    ) -> rusqlite::Result<()> {
+        if history.is_empty() {
+            return Ok(());
+        }
+        let mut insert = tx.prepare_cached(INSERT_HISTORY)?;
+        for h in history {
+            insert.execute(params![
+                time_to_db(h.time),
+                h.kind.as_str(),
+                u32::from(h.ip),
+                h.hwaddr.htype,
+                h.hwaddr.as_bytes(),
+                h.client_id.as_deref(),
+                h.hostname.as_deref(),
+                h.ends.map(time_to_db),
+                h.relay.giaddr.map(u32::from),
+                h.relay.circuit_id.as_deref(),
+                h.relay.remote_id.as_deref(),
+            ])?;
+        }
+        Ok(())
     }
 
     /// Applies one batch inside an open transaction.
@@ -308,12 +430,33 @@ impl LeaseStore for SqliteStore {
     }
 
     fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError> {
+        self.commit_with_history(changes, &[])
+    }
+
+    fn prune_history(&mut self, before: UnixTime, limit: usize) -> Result<usize, StoreError> {
         if self.read_only {
             return Err(StoreError::ReadOnly {
                 path: self.path.clone(),
             });
         }
-        if changes.is_empty() {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(PRUNE_HISTORY)
+            .and_then(|mut s| s.execute(params![time_to_db(before), limit]))
+            .map_err(|e| StoreError::sqlite(&self.path, "prune history", e))
+    }
+
+    fn commit_with_history(
+        &mut self,
+        changes: &[LeaseChange],
+        history: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        if changes.is_empty() && history.is_empty() {
             return Ok(());
         }
         let path = &self.path;
@@ -322,7 +465,9 @@ impl LeaseStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::sqlite(path, "begin commit", e))?;
-        Self::apply(&tx, changes).map_err(|e| StoreError::sqlite(path, "commit", e))?;
+        Self::apply(&tx, changes)
+            .and_then(|()| Self::append_history(&tx, history))
+            .map_err(|e| StoreError::sqlite(path, "commit", e))?;
         // With WAL + synchronous=FULL, COMMIT returns after the WAL is fsynced. On any error
         // above, dropping `tx` rolls the whole batch back.
         tx.commit()
@@ -395,6 +540,65 @@ fn lease_from_row(row: &Row<'_>) -> Result<Lease, (i64, String)> {
         state,
         starts,
         ends,
+    })
+}
+
+/// Decodes one history row ([`HISTORY_COLUMNS`] order).
+fn history_from_row(row: &Row<'_>) -> Result<HistoryEvent, String> {
+    let time = time_from_db(int(row, 0)?).ok_or("negative time")?;
+    let kind = match value(row, 1)? {
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(HistoryKind::parse)
+            .ok_or_else(|| format!("unknown event {:?}", String::from_utf8_lossy(t)))?,
+        _ => return Err("event is not text".to_string()),
+    };
+    let ip = u32::try_from(int(row, 2)?)
+        .map(Ipv4Addr::from)
+        .map_err(|_| "ip out of IPv4 range")?;
+    let htype = u8::try_from(int(row, 3)?).map_err(|_| "htype out of range")?;
+    let hwaddr = match value(row, 4)? {
+        ValueRef::Blob(b) => HwAddr::new(htype, b).ok_or("hwaddr longer than 16 bytes")?,
+        _ => return Err("hwaddr is not a blob".to_string()),
+    };
+    let blob = |idx: usize| -> Result<Option<Box<[u8]>>, String> {
+        match value(row, idx)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Blob(b) => Ok(Some(Box::from(b))),
+            _ => Err(format!("column {idx} is not a blob")),
+        }
+    };
+    let opt_int = |idx: usize| -> Result<Option<i64>, String> {
+        match value(row, idx)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(v) => Ok(Some(v)),
+            _ => Err(format!("column {idx} is not an integer")),
+        }
+    };
+    let hostname = match value(row, 6)? {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => Some(Box::<str>::from(
+            std::str::from_utf8(t).map_err(|_| "hostname is not UTF-8")?,
+        )),
+        _ => return Err("hostname is not text".to_string()),
+    };
+    let giaddr = opt_int(8)?
+        .map(|v| u32::try_from(v).map(Ipv4Addr::from))
+        .transpose()
+        .map_err(|_| "giaddr out of IPv4 range")?;
+    Ok(HistoryEvent {
+        time,
+        kind,
+        ip,
+        hwaddr,
+        client_id: blob(5)?,
+        hostname,
+        ends: opt_int(7)?.and_then(time_from_db),
+        relay: RelayInfo {
+            giaddr,
+            circuit_id: blob(9)?,
+            remote_id: blob(10)?,
+        },
     })
 }
 
@@ -631,5 +835,98 @@ mod tests {
         eprintln!("load_all of {} rows took {took:?}", leases.len());
         assert_eq!(leases.len(), 1_000_000);
         assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    fn event(time: UnixTime, kind: HistoryKind, ip_last: u8, mac_last: u8) -> HistoryEvent {
+        HistoryEvent {
+            time,
+            kind,
+            ip: Ipv4Addr::new(198, 18, 0, ip_last),
+            hwaddr: HwAddr::ethernet([2, 0, 0, 0, 0, mac_last]),
+            client_id: None,
+            hostname: Some("h".into()),
+            ends: Some(time + 60),
+            relay: RelayInfo {
+                giaddr: Some(Ipv4Addr::new(198, 19, 0, 1)),
+                circuit_id: Some(b"eth0".to_vec().into_boxed_slice()),
+                remote_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn history_rides_in_the_commit_and_answers_by_ip_and_mac() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
+        let a = event(100, HistoryKind::Ack, 10, 0xaa);
+        let b = event(200, HistoryKind::Release, 10, 0xaa);
+        let c = event(300, HistoryKind::Ack, 10, 0xbb);
+        let d = event(300, HistoryKind::Offer, 11, 0xaa);
+        // History alone (offers) is committed too.
+        store.commit_with_history(&[], &[a.clone()]).unwrap();
+        store
+            .commit_with_history(&upserts(0..1), &[b.clone(), c.clone(), d.clone()])
+            .unwrap();
+        assert_eq!(store.load_all().unwrap().len(), 1);
+        let ro = SqliteStore::open_read_only(store.path()).unwrap();
+        assert_eq!(
+            ro.history_for_ip(a.ip).unwrap(),
+            vec![a.clone(), b.clone(), c]
+        );
+        assert_eq!(ro.history_for_hwaddr(&a.hwaddr).unwrap(), vec![a, b, d]);
+    }
+
+    #[test]
+    fn prune_deletes_only_old_rows_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
+        let rows: Vec<_> = (0..25).map(|t| event(t, HistoryKind::Ack, 10, 1)).collect();
+        store.commit_with_history(&[], &rows).unwrap();
+        assert_eq!(store.prune_history(20, 8).unwrap(), 8);
+        assert_eq!(store.prune_history(20, 8).unwrap(), 8);
+        assert_eq!(store.prune_history(20, 8).unwrap(), 4);
+        assert_eq!(store.prune_history(20, 8).unwrap(), 0);
+        let left = store.history_for_ip(rows[0].ip).unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.time).collect::<Vec<_>>(),
+            vec![20, 21, 22, 23, 24]
+        );
+    }
+
+    #[test]
+    fn version_one_store_is_upgraded_keeping_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leases.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "{CREATE_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;"
+            ))
+            .unwrap();
+            conn.execute(
+                UPSERT,
+                params![
+                    u32::from(lease(1).ip),
+                    1,
+                    &[2u8, 0, 0, 0, 0, 1][..],
+                    None::<Vec<u8>>,
+                    None::<String>,
+                    "bound",
+                    1,
+                    2
+                ],
+            )
+            .unwrap();
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load_all().unwrap().len(), 1);
+        store
+            .commit_with_history(&[], &[event(5, HistoryKind::Expire, 1, 1)])
+            .unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }
