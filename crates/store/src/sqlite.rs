@@ -863,7 +863,9 @@ mod tests {
         let c = event(300, HistoryKind::Ack, 10, 0xbb);
         let d = event(300, HistoryKind::Offer, 11, 0xaa);
         // History alone (offers) is committed too.
-        store.commit_with_history(&[], &[a.clone()]).unwrap();
+        store
+            .commit_with_history(&[], std::slice::from_ref(&a))
+            .unwrap();
         store
             .commit_with_history(&upserts(0..1), &[b.clone(), c.clone(), d.clone()])
             .unwrap();
