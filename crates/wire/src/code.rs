@@ -42,6 +42,20 @@ pub const REBINDING_TIME: u8 = 59;
 pub const VENDOR_CLASS_ID: u8 = 60;
 /// Client identifier (RFC 2132 §9.14).
 pub const CLIENT_ID: u8 = 61;
+/// User class (RFC 3004).
+pub const USER_CLASS: u8 = 77;
+/// Client FQDN (RFC 4702).
+pub const CLIENT_FQDN: u8 = 81;
+/// Client system architecture, 2-byte types (RFC 4578 §2.1).
+pub const CLIENT_ARCH: u8 = 93;
+/// Subnet selection, 4 bytes (RFC 3011).
+pub const SUBNET_SELECTION: u8 = 118;
+/// TFTP server name (RFC 2132 §9.4).
+pub const TFTP_SERVER_NAME: u8 = 66;
+/// Boot file name (RFC 2132 §9.5).
+pub const BOOTFILE_NAME: u8 = 67;
+/// Vendor-specific information (RFC 2132 §8.4).
+pub const VENDOR_SPECIFIC: u8 = 43;
 /// Relay agent information, echoed back verbatim (RFC 3046).
 pub const RELAY_AGENT_INFO: u8 = 82;
 /// Domain search list, RFC 1035 encoded names (RFC 3397).

@@ -14,6 +14,7 @@
 //! * `builder` — [`MessageBuilder`], the encoder (RFC 3396 splitting, END, padding).
 //! * `encoding` — helpers for structured option values: classless routes (RFC 3442) and
 //!   domain search lists (RFC 3397).
+//! * [`relay`] — [`RelayAgentInfo`], option 82 sub-options (RFC 3046, 3527, 3993).
 //! * `fuzz` — [`fuzz_exercise`], shared by the fuzz target and the corpus replay test.
 #![deny(
     clippy::unwrap_used,
@@ -31,6 +32,7 @@ mod error;
 mod fuzz;
 mod message;
 mod message_type;
+pub mod relay;
 
 pub use builder::MessageBuilder;
 pub use consts::*;
@@ -43,3 +45,4 @@ pub use error::ParseError;
 pub use fuzz::fuzz_exercise;
 pub use message::Message;
 pub use message_type::MessageType;
+pub use relay::RelayAgentInfo;

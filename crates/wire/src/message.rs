@@ -450,6 +450,26 @@ impl<'a> Message<'a> {
     pub fn relay_agent_info(&self) -> Option<Cow<'a, [u8]>> {
         self.option(code::RELAY_AGENT_INFO)
     }
+    /// Option 77 (RFC 3004), raw user class data.
+    pub fn user_class(&self) -> Option<Cow<'a, [u8]>> {
+        self.option(code::USER_CLASS)
+    }
+    /// Option 81 (RFC 4702 §2): flags, two obsolete RCODE bytes, then the name.
+    pub fn client_fqdn(&self) -> Option<Cow<'a, [u8]>> {
+        self.option(code::CLIENT_FQDN).filter(|v| v.len() >= 3)
+    }
+    /// Option 93 (RFC 4578 §2.1): the first architecture type.
+    pub fn client_arch(&self) -> Option<u16> {
+        let v = self.option(code::CLIENT_ARCH)?;
+        let b: [u8; 2] = v.get(..2)?.try_into().ok()?;
+        Some(u16::from_be_bytes(b))
+    }
+    /// Option 118 (RFC 3011 §3): the subnet the client's address should come from.
+    pub fn subnet_selection(&self) -> Option<Ipv4Addr> {
+        let v = self.option(code::SUBNET_SELECTION)?;
+        let b: [u8; 4] = v.as_ref().try_into().ok()?;
+        Some(Ipv4Addr::from(b))
+    }
     /// Option 119 (RFC 3397), raw RFC 1035 names (possibly compressed).
     pub fn domain_search(&self) -> Option<Cow<'a, [u8]>> {
         self.option(code::DOMAIN_SEARCH)
