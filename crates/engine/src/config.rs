@@ -33,6 +33,8 @@ pub const MAX_RECEIVE_BUFFER: usize = i32::MAX as usize;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 /// Default `store.path`.
 pub const DEFAULT_STORE_PATH: &str = "/var/lib/hyperdhcp/leases.db";
+/// Default `store.history_retention`, seconds (30 days).
+pub const DEFAULT_HISTORY_RETENTION: u64 = 30 * 24 * 3_600;
 /// Default `subnet.lease_time`, seconds (1h).
 pub const DEFAULT_LEASE_TIME: u64 = 3_600;
 /// Shortest accepted `subnet.lease_time`, seconds.
@@ -85,6 +87,9 @@ pub struct ServerConfig {
 pub struct StoreConfig {
     /// SQLite database file (`path`).
     pub path: PathBuf,
+    /// How long lease history rows are kept, seconds (`history_retention`, default 30 days;
+    /// 0 keeps no history).
+    pub history_retention: u64,
 }
 
 /// `[[subnet]]`.

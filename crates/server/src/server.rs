@@ -509,6 +509,7 @@ mod tests {
             },
             store: StoreConfig {
                 path: "/fake/leases.db".into(),
+                history_retention: 3_600,
             },
             subnets: vec![SubnetConfig {
                 cidr: "198.18.0.0/16".parse().expect("cidr"),

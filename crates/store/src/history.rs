@@ -5,9 +5,6 @@ use std::net::Ipv4Addr;
 
 use hyperdhcp_engine::{HwAddr, UnixTime};
 
-/// Default `[store] history_retention`, seconds (30 days).
-pub const DEFAULT_HISTORY_RETENTION: u64 = 30 * 24 * 3_600;
-
 /// Most history rows one [`crate::LeaseStore::prune_history`] call deletes, so pruning never
 /// holds the write lock for long.
 pub const PRUNE_BATCH: usize = 1_000;

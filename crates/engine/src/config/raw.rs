@@ -244,6 +244,7 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub path: Option<String>,
+    pub history_retention: Option<RawDuration>,
 }
 
 /// Keys of a subnet table holding arrays of tables, read element by element.

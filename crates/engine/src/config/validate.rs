@@ -19,7 +19,7 @@ use super::values::{
 };
 use super::{
     Config, DEFAULT_DECLINE_HOLD, DEFAULT_LEASE_TIME, DEFAULT_LOG_LEVEL, DEFAULT_OFFER_TIMEOUT,
-    DEFAULT_RECEIVE_BUFFER, DEFAULT_STORE_PATH, DhcpOptions, LogFormat, MAX_LEASE_TIME,
+    DEFAULT_RECEIVE_BUFFER, DEFAULT_HISTORY_RETENTION, DEFAULT_STORE_PATH, DhcpOptions, LogFormat, MAX_LEASE_TIME,
     MAX_RECEIVE_BUFFER, MIN_LEASE_TIME, MIN_RECEIVE_BUFFER, PoolConfig, ReservationConfig,
     ServerConfig, StoreConfig, SubnetConfig,
 };
@@ -411,8 +411,15 @@ impl Validator<'_, '_> {
         if path.is_empty() {
             self.report.error("store.path", "path must not be empty");
         }
+        let history_retention = match &raw.history_retention {
+            Some(d) => self
+                .duration("store.history_retention", d)
+                .unwrap_or(DEFAULT_HISTORY_RETENTION),
+            None => DEFAULT_HISTORY_RETENTION,
+        };
         StoreConfig {
             path: PathBuf::from(path),
+            history_retention,
         }
     }
 

@@ -60,6 +60,7 @@ fn config() -> Config {
         },
         store: StoreConfig {
             path: PathBuf::from("/nonexistent/leases.db"),
+            history_retention: crate::config::DEFAULT_HISTORY_RETENTION,
         },
         subnets: vec![
             SubnetConfig {
