@@ -8,9 +8,12 @@
 //! `values` parses durations, hex, DNS names and custom option values.
 //! The file format is documented key by key in docs/configuration.md.
 
+mod hooks;
 mod raw;
 mod validate;
 mod values;
+
+pub use hooks::{EVENT_NAMES, event_pattern_matches};
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -52,6 +55,12 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[[subnet]]`, in file order (selection tries them in this order).
     pub subnets: Vec<SubnetConfig>,
+    /// `[[hooks.script]]` and `[[hooks.webhook]]`: what runs on lease events.
+    pub hooks: HooksConfig,
+    /// `[events]`: the event bus feeding the hooks.
+    pub events: EventsConfig,
+    /// `[metrics]`: the Prometheus/health HTTP listener.
+    pub metrics: MetricsConfig,
 }
 
 /// Log line format.
@@ -90,6 +99,164 @@ pub struct StoreConfig {
     /// How long lease history rows are kept, seconds (`history_retention`, default 30 days;
     /// 0 keeps no history).
     pub history_retention: u64,
+}
+
+/// Default `events.queue`: events buffered between the serving loop and the hooks.
+pub const DEFAULT_EVENT_QUEUE: usize = 4_096;
+/// Default `events.script_workers`: scripts running at once.
+pub const DEFAULT_SCRIPT_WORKERS: usize = 4;
+/// Default `hooks.script.timeout`, seconds.
+pub const DEFAULT_SCRIPT_TIMEOUT: u64 = 10;
+/// Default `hooks.webhook.timeout`, seconds.
+pub const DEFAULT_WEBHOOK_TIMEOUT: u64 = 5;
+/// Default `hooks.webhook.retries`: attempts after the first.
+pub const DEFAULT_WEBHOOK_RETRIES: u32 = 3;
+/// Largest accepted `hooks.webhook.retries`.
+pub const MAX_WEBHOOK_RETRIES: u32 = 10;
+/// Port of the default `metrics.listen` (127.0.0.1:9167).
+pub const DEFAULT_METRICS_PORT: u16 = 9167;
+
+/// `[[hooks.script]]` and `[[hooks.webhook]]`, in file order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HooksConfig {
+    /// `[[hooks.script]]`.
+    pub scripts: Vec<ScriptHookConfig>,
+    /// `[[hooks.webhook]]`.
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+impl HooksConfig {
+    /// True when no hook is configured (the serving loop then builds no events at all).
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty() && self.webhooks.is_empty()
+    }
+}
+
+/// `[[hooks.script]]`: a program run once per matching event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptHookConfig {
+    /// Program to run (`command`, absolute path; not run through a shell).
+    pub command: PathBuf,
+    /// Arguments (`args`).
+    pub args: Vec<String>,
+    /// Event patterns (`events`, e.g. `["lease.*", "conflict.detected"]`).
+    pub events: Vec<String>,
+    /// Seconds before the script's process group is killed (`timeout`, default 10s).
+    pub timeout: u64,
+}
+
+/// Payload shape of a webhook (`template`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookTemplate {
+    /// The event JSON itself (default).
+    Json,
+    /// A Slack incoming-webhook message (`{"text": ...}`).
+    Slack,
+    /// A Microsoft Teams message card.
+    Teams,
+}
+
+impl WebhookTemplate {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookTemplate::Json => "json",
+            WebhookTemplate::Slack => "slack",
+            WebhookTemplate::Teams => "teams",
+        }
+    }
+}
+
+/// `[[hooks.webhook]]`: an HTTP POST per matching event. `Debug` hides the secret and the
+/// URL's userinfo and query (tokens often live there).
+#[derive(Clone, PartialEq)]
+pub struct WebhookConfig {
+    /// Target URL (`url`, http or https).
+    pub url: String,
+    /// Event patterns (`events`).
+    pub events: Vec<String>,
+    /// HMAC-SHA256 key (`secret`); when set, the body is signed in `X-Hyperdhcp-Signature`.
+    pub secret: Option<String>,
+    /// Payload shape (`template`, default json).
+    pub template: WebhookTemplate,
+    /// Seconds per attempt (`timeout`, default 5s).
+    pub timeout: u64,
+    /// Attempts after the first failed one (`retries`, default 3), with exponential backoff.
+    pub retries: u32,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &redact_url(&self.url))
+            .field("events", &self.events)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("template", &self.template)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// `url` with any userinfo and query string replaced by `<redacted>`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let rest = match rest.split_once('@') {
+        // Only an '@' before the path is userinfo.
+        Some((user, host)) if !user.contains('/') => format!("<redacted>@{host}"),
+        _ => rest.to_owned(),
+    };
+    let rest = match rest.split_once('?') {
+        Some((path, _)) => format!("{path}?<redacted>"),
+        None => rest,
+    };
+    match scheme {
+        Some(s) => format!("{s}://{rest}"),
+        None => rest,
+    }
+}
+
+/// `[events]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// Events buffered between the serving loop and the hooks (`queue`, default 4096); when
+    /// full, new events are dropped and counted.
+    pub queue: usize,
+    /// Scripts running at once (`script_workers`, default 4).
+    pub script_workers: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            queue: DEFAULT_EVENT_QUEUE,
+            script_workers: DEFAULT_SCRIPT_WORKERS,
+        }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Serve `/metrics`, `/healthz`, `/readyz` (`enabled`, default true).
+    pub enabled: bool,
+    /// Listening address (`listen`, default 127.0.0.1:9167).
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: std::net::SocketAddr::from((
+                std::net::Ipv4Addr::LOCALHOST,
+                DEFAULT_METRICS_PORT,
+            )),
+        }
+    }
 }
 
 /// `[[subnet]]`.

@@ -524,6 +524,9 @@ mod tests {
                 reservations: vec![],
                 options: DhcpOptions::default(),
             }],
+            hooks: Default::default(),
+            events: Default::default(),
+            metrics: Default::default(),
         }
     }
 

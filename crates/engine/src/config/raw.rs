@@ -383,6 +383,12 @@ pub(super) struct RawDocument {
     pub store: Option<RawStore>,
     /// `[[subnet]]`, `None` when absent.
     pub subnet: Option<Vec<Option<RawSubnet>>>,
+    /// `[hooks]` (`[[hooks.script]]`, `[[hooks.webhook]]`), `None` when absent.
+    pub hooks: Option<super::hooks::RawHooks>,
+    /// `[events]`, `None` when absent.
+    pub events: Option<super::hooks::RawEvents>,
+    /// `[metrics]`, `None` when absent.
+    pub metrics: Option<super::hooks::RawMetrics>,
 }
 
 // === reading ===
@@ -410,12 +416,15 @@ pub(super) fn read_document(report: &mut Report<'_>, text: &str) -> Option<RawDo
             "server" => doc.server = read_table(report, value, "server", &[]),
             "store" => doc.store = read_table(report, value, "store", &[]),
             "subnet" => doc.subnet = Some(read_array(report, value, "subnet", read_subnet)),
+            "hooks" => doc.hooks = super::hooks::read_hooks(report, value),
+            "events" => doc.events = read_table(report, value, "events", &[]),
+            "metrics" => doc.metrics = read_table(report, value, "metrics", &[]),
             other => unknown_key(
                 report,
                 "",
                 other,
                 key.span(),
-                &["server", "store", "subnet"],
+                &["events", "hooks", "metrics", "server", "store", "subnet"],
             ),
         }
     }
@@ -472,7 +481,7 @@ fn read_reservation(
 }
 
 /// Reads a table with no nested arrays of tables.
-fn read_leaf<T: DeserializeOwned>(
+pub(super) fn read_leaf<T: DeserializeOwned>(
     report: &mut Report<'_>,
     value: &Spanned<DeValue<'_>>,
     path: &str,
@@ -481,7 +490,7 @@ fn read_leaf<T: DeserializeOwned>(
 }
 
 /// Reads an array of tables element by element, keeping indices aligned with the file.
-fn read_array<T>(
+pub(super) fn read_array<T>(
     report: &mut Report<'_>,
     value: &Spanned<DeValue<'_>>,
     path: &str,
@@ -506,7 +515,7 @@ fn read_array<T>(
 /// Deserializes one table into `T` (`deny_unknown_fields`), skipping the `nested` keys the
 /// caller reads itself. Every unknown key is reported; every ill-typed value is reported and
 /// then left out (so the field reads as absent), until the rest deserializes.
-fn read_table<T: DeserializeOwned>(
+pub(super) fn read_table<T: DeserializeOwned>(
     report: &mut Report<'_>,
     value: &Spanned<DeValue<'_>>,
     path: &str,

@@ -18,10 +18,10 @@ use super::values::{
     parse_duration, parse_hex,
 };
 use super::{
-    Config, DEFAULT_DECLINE_HOLD, DEFAULT_LEASE_TIME, DEFAULT_LOG_LEVEL, DEFAULT_OFFER_TIMEOUT,
-    DEFAULT_RECEIVE_BUFFER, DEFAULT_HISTORY_RETENTION, DEFAULT_STORE_PATH, DhcpOptions, LogFormat, MAX_LEASE_TIME,
-    MAX_RECEIVE_BUFFER, MIN_LEASE_TIME, MIN_RECEIVE_BUFFER, PoolConfig, ReservationConfig,
-    ServerConfig, StoreConfig, SubnetConfig,
+    Config, DEFAULT_DECLINE_HOLD, DEFAULT_HISTORY_RETENTION, DEFAULT_LEASE_TIME, DEFAULT_LOG_LEVEL,
+    DEFAULT_OFFER_TIMEOUT, DEFAULT_RECEIVE_BUFFER, DEFAULT_STORE_PATH, DhcpOptions, LogFormat,
+    MAX_LEASE_TIME, MAX_RECEIVE_BUFFER, MIN_LEASE_TIME, MIN_RECEIVE_BUFFER, PoolConfig,
+    ReservationConfig, ServerConfig, StoreConfig, SubnetConfig,
 };
 use crate::lease::HwAddr;
 
@@ -163,11 +163,17 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
         }
     }
     v.check_overlaps();
+    let hooks = super::hooks::validate_hooks(v.report, doc.hooks);
+    let events = super::hooks::validate_events(v.report, doc.events);
+    let metrics = super::hooks::validate_metrics(v.report, doc.metrics);
     let clean = v.report.count() == 0;
     let config = Config {
         server: server?,
         store,
         subnets,
+        hooks,
+        events,
+        metrics,
     };
     clean.then_some(config)
 }

@@ -105,6 +105,9 @@ fn config() -> Config {
                 options: DhcpOptions::default(),
             },
         ],
+        hooks: Default::default(),
+        events: Default::default(),
+        metrics: Default::default(),
     }
 }
 
