@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use hyperdhcp_engine::{Decision, LeaseChange, Outcome, Reply, ReplyDest};
+use hyperdhcp_store::HistoryEvent;
 use hyperdhcp_wire::{CLIENT_PORT, HTYPE_ETHERNET, SERVER_PORT};
 
 /// Length of an Ethernet MAC address.
@@ -67,6 +68,9 @@ pub struct Batch {
     pub pending: Vec<Pending>,
     /// Every lease change of the batch, committed in one transaction.
     pub changes: Vec<LeaseChange>,
+    /// Lease history rows, committed with `changes`; kept by `clear` (rows of offers wait for
+    /// the next commit, the server empties it after each commit).
+    pub history: Vec<HistoryEvent>,
 }
 
 impl Batch {

@@ -21,6 +21,7 @@
 pub mod batch;
 pub mod clock;
 pub mod counters;
+pub mod history;
 pub mod logfmt;
 pub mod server;
 pub mod socket;

@@ -15,6 +15,7 @@ use crate::ServerError;
 use crate::batch::{self, BROADCAST_DEST, Batch, Route};
 use crate::clock;
 use crate::counters::{Counters, DropReason};
+use crate::history;
 use crate::logfmt::log_decision;
 use crate::socket::{self, ListenSocket};
 use crate::sys::{self, Datagram, RecvBatch, SendBatch};
@@ -126,6 +127,7 @@ impl Server {
     pub fn run(&mut self, control: &Control) -> Result<(), ServerError> {
         let mut next_expire = clock::now();
         let mut next_refresh = clock::now() + ADDR_REFRESH_SECS;
+        let mut next_prune = clock::now() + history::PRUNE_INTERVAL_SECS;
         loop {
             let stopping = control.shutdown.load(Ordering::Relaxed);
             if control.reload.swap(false, Ordering::Relaxed) {
@@ -147,11 +149,17 @@ impl Server {
                 let expired = self.engine.expire(now);
                 if !expired.is_empty() {
                     tracing::debug!(count = expired.len(), "leases expired");
+                    if self.engine.config().store.history_retention > 0 {
+                        history::record_expired(&expired, now, &mut self.batch.history);
+                    }
                     self.batch.extend_changes(expired);
                 }
                 next_expire = now + EXPIRE_INTERVAL_SECS;
             }
-            self.flush();
+            self.flush_at(now, stopping);
+            if now >= next_prune {
+                next_prune = now + self.prune_history(now);
+            }
             if now >= next_refresh {
                 if let Err(e) = self.refresh_addrs(true) {
                     tracing::warn!(error = %e, "keeping the previous interface addresses");
@@ -226,16 +234,33 @@ impl Server {
 
     /// Sends the replies that need no commit (OFFER, NAK, INFORM's ACK) at once, commits the
     /// batch's lease changes in one transaction, then sends the replies that waited for it.
+    #[cfg(test)]
     fn flush(&mut self) {
-        if self.batch.is_empty() {
+        self.flush_at(clock::now(), false);
+    }
+
+    /// [`Server::flush`] at `now`; history rows of offers that found no lease change to ride
+    /// along with get a commit of their own when old or many enough, or when `force_history`.
+    fn flush_at(&mut self, now: UnixTime, force_history: bool) {
+        let history_due = self.batch.history.first().is_some_and(|h| {
+            force_history
+                || self.batch.history.len() >= history::OFFER_FLUSH_ROWS
+                || now >= h.time.saturating_add(history::OFFER_FLUSH_SECS)
+        });
+        if self.batch.is_empty() && !history_due {
             return;
         }
         // An OFFER is not durable (RFC 2131 §4.3.1 leaves it in memory): it need not wait for
         // the fsync, which keeps DISCOVER→OFFER latency free of disk time.
         self.send_replies(false);
-        if !self.batch.changes.is_empty() {
+        if !self.batch.changes.is_empty() || history_due {
             let t0 = Instant::now();
-            match self.store.commit(&self.batch.changes) {
+            // History rows ride in the same transaction: no extra fsync.
+            let result = self
+                .store
+                .commit_with_history(&self.batch.changes, &self.batch.history);
+            self.batch.history.clear();
+            match result {
                 Ok(()) => {
                     self.counters.count_commit(true);
                     tracing::trace!(
@@ -262,6 +287,29 @@ impl Server {
         }
         self.send_replies(true);
         self.batch.clear();
+    }
+
+    /// Deletes one bounded batch of history rows older than the retention; returns the
+    /// seconds until the next prune (soon again while there is more to delete).
+    fn prune_history(&mut self, now: UnixTime) -> UnixTime {
+        let retention = self.engine.config().store.history_retention;
+        let before = now.saturating_sub(retention.max(1));
+        match self
+            .store
+            .prune_history(before, hyperdhcp_store::history::PRUNE_BATCH)
+        {
+            Ok(n) if n >= hyperdhcp_store::history::PRUNE_BATCH => 1,
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(rows = n, "pruned lease history");
+                }
+                history::PRUNE_INTERVAL_SECS
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning lease history failed");
+                history::PRUNE_INTERVAL_SECS
+            }
+        }
     }
 
     /// Sends the pending replies whose `needs_commit` equals `committed`: one sendmmsg run per
@@ -426,6 +474,9 @@ fn handle_datagram(
         source: d.source,
     };
     let decision = engine.handle(&msg, &ctx, now);
+    if engine.config().store.history_retention > 0 {
+        history::record(&msg, &decision, now, &mut batch.history);
+    }
     log_decision(&msg, msg_type, &sock.name, &decision);
     if let Outcome::Ignored(reason) = decision.outcome {
         counters.count_ignored(reason);
@@ -527,6 +578,7 @@ mod tests {
             hooks: Default::default(),
             events: Default::default(),
             metrics: Default::default(),
+            conflict_detection: Default::default(),
         }
     }
 
