@@ -8,11 +8,16 @@
 //! `values` parses durations, hex, DNS names and custom option values.
 //! The file format is documented key by key in docs/configuration.md.
 
+mod conflict;
 mod hooks;
 mod raw;
 mod validate;
 mod values;
 
+pub use conflict::{
+    ConflictDetectionConfig, DEFAULT_PARALLEL_COUNT, DEFAULT_PROBE_CACHE_TTL,
+    DEFAULT_PROBE_TIMEOUT_MS, MAX_PARALLEL_COUNT, MAX_PROBE_TIMEOUT_MS, ProbeMethod, ProbeStrategy,
+};
 pub use hooks::{EVENT_NAMES, event_pattern_matches};
 
 use std::net::Ipv4Addr;
@@ -61,6 +66,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// `[metrics]`: the Prometheus/health HTTP listener.
     pub metrics: MetricsConfig,
+    /// `[conflict_detection]`: probes before OFFER and the conflict table.
+    pub conflict_detection: ConflictDetectionConfig,
 }
 
 /// Log line format.

@@ -3,6 +3,7 @@
 use hyperdhcp_wire::Message;
 
 use crate::config::Config;
+use crate::conflict::ConflictMethod;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::lease::{LeaseChange, LeaseState};
@@ -46,6 +47,9 @@ pub(crate) fn handle(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_
     let lease = inc.lease(ip, LeaseState::Declined, inc.now, ends);
     engine.table.insert_durable(lease.clone());
     engine.pools.claim(ip);
+    // Issue 5: a DECLINE is a conflict reported by the client; the table keeps the count.
+    let mac = <[u8; 6]>::try_from(inc.hw.as_bytes()).ok();
+    engine.record_conflict(ip, ConflictMethod::ClientDecline, mac, inc.now);
     Decision {
         reply: None,
         changes: vec![LeaseChange::Upsert(lease)],

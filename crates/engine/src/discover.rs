@@ -77,5 +77,11 @@ fn choose_address(
             return Some(ip);
         }
     }
-    engine.pools.allocate(si, &engine.table)
+    // A recycled address may be held for a conflict: skip it (the hold's end re-queues it).
+    while let Some(ip) = engine.pools.allocate(si, &engine.table) {
+        if !engine.conflicts.is_held(ip, inc.now) {
+            return Some(ip);
+        }
+    }
+    None
 }

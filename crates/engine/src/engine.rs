@@ -8,6 +8,7 @@ use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, code};
 use ipnet::Ipv4Net;
 
 use crate::config::{Config, ReservationConfig, SubnetConfig};
+use crate::conflict::{Conflict, ConflictChange, ConflictMethod, ConflictTable};
 use crate::decision::{Decision, IgnoreReason, Outcome, RequestContext};
 use crate::lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
 use crate::pool::PoolSet;
@@ -25,6 +26,8 @@ pub struct Engine {
     pub(crate) table: LeaseTable,
     /// Free addresses and reservations, rebuilt from `config` + `table` on reconfigure.
     pub(crate) pools: PoolSet,
+    /// Addresses found in use (probes, DECLINE), held back from allocation.
+    pub(crate) conflicts: ConflictTable,
 }
 
 /// One request being handled: the message plus what the engine derived from it.
@@ -108,6 +111,7 @@ impl Engine {
             config,
             table,
             pools,
+            conflicts: ConflictTable::default(),
         }
     }
 
@@ -173,6 +177,9 @@ impl Engine {
             self.table.remove_offer(ip);
             self.pools.free(ip, &self.table);
         }
+        for ip in self.conflicts.expire(now) {
+            self.pools.free(ip, &self.table);
+        }
         let mut changes = Vec::new();
         while let Some(ip) = self.table.pop_due(now) {
             let Some(lease) = self.table.durable(ip) else {
@@ -222,6 +229,97 @@ impl Engine {
     pub fn free_addresses(&self, cidr: Ipv4Net) -> Option<(u64, usize)> {
         let si = self.config.subnets.iter().position(|s| s.cidr == cidr)?;
         Some(self.pools.free_estimate(si))
+    }
+
+    // === conflicts (issue 5) ===
+
+    /// Records that `ip` was found in use at `now` (a probe answered, or a client declined
+    /// it): withdraws any outstanding offer of it and holds it back from allocation for
+    /// `conflict_detection.hold_time`, permanently once it reached `max_conflict_count`.
+    /// The change is queued for [`Engine::take_conflict_changes`].
+    pub fn record_conflict(
+        &mut self,
+        ip: Ipv4Addr,
+        method: ConflictMethod,
+        mac: Option<[u8; 6]>,
+        now: UnixTime,
+    ) -> Conflict {
+        let cd = &self.config.conflict_detection;
+        let (hold, max) = (cd.hold_time, cd.max_conflict_count);
+        // The offer (if any) was made on the strength of this address being free; it is not.
+        self.table.remove_offer(ip);
+        self.pools.claim(ip);
+        self.conflicts
+            .record(ip, method, mac, now, hold, max)
+            .clone()
+    }
+
+    /// Replaces the conflict table with `records` (from the store, at start-up or after an
+    /// operator cleared some): holds are recomputed from each record's `last_seen`, and
+    /// addresses no longer held return to the pools.
+    pub fn load_conflicts(&mut self, records: Vec<Conflict>, now: UnixTime) {
+        let hold = self.config.conflict_detection.hold_time;
+        for ip in self.conflicts.replace(records, now, hold) {
+            self.pools.free(ip, &self.table);
+        }
+        // Held addresses leave the pools (claim is idempotent).
+        let held: Vec<Ipv4Addr> = self
+            .conflicts
+            .all()
+            .iter()
+            .map(|c| c.ip)
+            .filter(|&ip| self.conflicts.is_held(ip, now))
+            .collect();
+        for ip in held {
+            self.pools.claim(ip);
+        }
+    }
+
+    /// Forgets the conflict record of `ip` (operator clear); the address is allocatable again.
+    /// Returns the record that was removed.
+    pub fn clear_conflict(&mut self, ip: Ipv4Addr) -> Option<Conflict> {
+        let (rec, was_held) = self.conflicts.clear(ip)?;
+        if was_held {
+            self.pools.free(ip, &self.table);
+        }
+        Some(rec)
+    }
+
+    /// True when `ip` is held back for a conflict at `now`.
+    pub fn conflict_held(&self, ip: Ipv4Addr, now: UnixTime) -> bool {
+        self.conflicts.is_held(ip, now)
+    }
+
+    /// The conflict record of `ip`.
+    pub fn conflict(&self, ip: Ipv4Addr) -> Option<&Conflict> {
+        self.conflicts.get(ip)
+    }
+
+    /// Every conflict record, by address.
+    pub fn conflicts(&self) -> Vec<&Conflict> {
+        self.conflicts.all()
+    }
+
+    /// Conflict changes since the last call, oldest first: records to persist (upsert, or
+    /// delete when `removed`) and the events to announce (`conflict.*`).
+    pub fn take_conflict_changes(&mut self) -> Vec<ConflictChange> {
+        std::mem::take(&mut self.conflicts.changes)
+    }
+
+    /// True when `ip` is a reserved address of some subnet (reservations are not probed by
+    /// default: `conflict_detection.probe_reservations`).
+    pub fn is_reserved(&self, ip: Ipv4Addr) -> bool {
+        self.pools
+            .locate(ip)
+            .and_then(|(si, _)| self.pools.subnets.get(si))
+            .or_else(|| {
+                self.config
+                    .subnets
+                    .iter()
+                    .position(|s| s.cidr.contains(&ip))
+                    .and_then(|si| self.pools.subnets.get(si))
+            })
+            .is_some_and(|sp| sp.reservation_at(ip).is_some())
     }
 
     // === allocation helpers shared by the message handlers ===
@@ -287,6 +385,9 @@ impl Engine {
                 }
             }
         }
+        if self.conflicts.is_held(ip, inc.now) {
+            return false;
+        }
         if self.table.offer(ip).is_some_and(|o| !client.owns(o)) {
             return false;
         }
@@ -345,5 +446,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod conflict_tests;
 #[cfg(test)]
 mod tests;

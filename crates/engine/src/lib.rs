@@ -9,12 +9,14 @@
 //! request produces), [`engine`] (dispatch + shared allocation rules). Internals: `table`
 //! (leases and offers indexed by IP and client), `pool` (bitmap + reuse-queue allocator,
 //! reservations), `select` (subnet and server-id choice), `reply` (encoding and RFC 2131 §4.1
-//! addressing), and one module per message: `discover`, `request`, `decline`, `release`,
+//! addressing), `conflict` (addresses found in use, held back from allocation), and one module
+//! per message: `discover`, `request`, `decline`, `release`,
 //! `inform`.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod conflict;
 pub mod decision;
 pub mod engine;
 pub mod lease;
@@ -30,6 +32,7 @@ mod select;
 mod table;
 
 pub use config::{Config, ConfigError, ConfigErrors};
+pub use conflict::{Conflict, ConflictChange, ConflictEventKind, ConflictMethod};
 pub use decision::{Decision, IgnoreReason, Outcome, Reply, ReplyDest, RequestContext};
 pub use engine::Engine;
 pub use lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};

@@ -389,6 +389,8 @@ pub(super) struct RawDocument {
     pub events: Option<super::hooks::RawEvents>,
     /// `[metrics]`, `None` when absent.
     pub metrics: Option<super::hooks::RawMetrics>,
+    /// `[conflict_detection]`, `None` when absent.
+    pub conflict_detection: Option<super::conflict::RawConflictDetection>,
 }
 
 // === reading ===
@@ -419,12 +421,23 @@ pub(super) fn read_document(report: &mut Report<'_>, text: &str) -> Option<RawDo
             "hooks" => doc.hooks = super::hooks::read_hooks(report, value),
             "events" => doc.events = read_table(report, value, "events", &[]),
             "metrics" => doc.metrics = read_table(report, value, "metrics", &[]),
+            "conflict_detection" => {
+                doc.conflict_detection = read_table(report, value, "conflict_detection", &[]);
+            }
             other => unknown_key(
                 report,
                 "",
                 other,
                 key.span(),
-                &["events", "hooks", "metrics", "server", "store", "subnet"],
+                &[
+                    "conflict_detection",
+                    "events",
+                    "hooks",
+                    "metrics",
+                    "server",
+                    "store",
+                    "subnet",
+                ],
             ),
         }
     }

@@ -166,6 +166,8 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
     let hooks = super::hooks::validate_hooks(v.report, doc.hooks);
     let events = super::hooks::validate_events(v.report, doc.events);
     let metrics = super::hooks::validate_metrics(v.report, doc.metrics);
+    let conflict_detection =
+        super::conflict::validate_conflict_detection(v.report, doc.conflict_detection);
     let clean = v.report.count() == 0;
     let config = Config {
         server: server?,
@@ -174,6 +176,7 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
         hooks,
         events,
         metrics,
+        conflict_detection,
     };
     clean.then_some(config)
 }

@@ -108,6 +108,7 @@ fn config() -> Config {
         hooks: Default::default(),
         events: Default::default(),
         metrics: Default::default(),
+        conflict_detection: Default::default(),
     }
 }
 
