@@ -235,7 +235,8 @@ impl Engine {
 
     /// Records that `ip` was found in use at `now` (a probe answered, or a client declined
     /// it): withdraws any outstanding offer of it and holds it back from allocation for
-    /// `conflict_detection.hold_time`, permanently once it reached `max_conflict_count`.
+    /// `conflict_detection.hold_time` (`server.decline_hold` for a DECLINE), permanently once
+    /// it reached `max_conflict_count`.
     /// The change is queued for [`Engine::take_conflict_changes`].
     pub fn record_conflict(
         &mut self,
@@ -245,7 +246,13 @@ impl Engine {
         now: UnixTime,
     ) -> Conflict {
         let cd = &self.config.conflict_detection;
-        let (hold, max) = (cd.hold_time, cd.max_conflict_count);
+        // A DECLINE's hold is the quarantine the server always had (`server.decline_hold`),
+        // so the lease record and the conflict record end together.
+        let hold = match method {
+            ConflictMethod::ClientDecline => self.config.server.decline_hold,
+            ConflictMethod::Arp | ConflictMethod::Icmp => cd.hold_time,
+        };
+        let max = cd.max_conflict_count;
         // The offer (if any) was made on the strength of this address being free; it is not.
         self.table.remove_offer(ip);
         self.pools.claim(ip);
