@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXAMPLES: &str = "Examples:
   hyperdhcp check-config /etc/hyperdhcp/hyperdhcp.toml
   hyperdhcp serve --config /etc/hyperdhcp/hyperdhcp.toml
-  hyperdhcp leases list --config /etc/hyperdhcp/hyperdhcp.toml --json";
+  hyperdhcp leases list --config /etc/hyperdhcp/hyperdhcp.toml --json
+  hyperdhcp leases history --config /etc/hyperdhcp/hyperdhcp.toml --ip 198.18.0.10 --at 2026-11-26T01:00:00Z";
 
 /// A fast, durable DHCPv4 server.
 #[derive(Debug, Parser)]
@@ -87,6 +88,51 @@ pub enum LeasesCommand {
     /// Opens the store read-only, so it works while the server is running (it sees the last
     /// committed state) as well as when it is stopped.
     List(LeasesListArgs),
+
+    /// Lease history: who had an address (`--ip`, optionally `--at TIME`) or which addresses a
+    /// client had (`--mac`), with every offer, ack, renew, release, decline and expiry.
+    ///
+    /// Opens the store read-only, like `leases list`.
+    History(LeasesHistoryArgs),
+}
+
+/// `hyperdhcp leases history`.
+#[derive(Debug, Args)]
+pub struct LeasesHistoryArgs {
+    /// The lease database (SQLite file).
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub store: Option<PathBuf>,
+
+    /// Take the lease database path from this configuration file's `[store] path`.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The address whose history to show.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        required_unless_present = "mac",
+        conflicts_with = "mac"
+    )]
+    pub ip: Option<std::net::Ipv4Addr>,
+
+    /// With --ip: show only the lease that held the address at this time (RFC 3339 such as
+    /// 2026-11-26T01:00:00Z, Unix seconds, or `now`).
+    #[arg(long, value_name = "TIME", requires = "ip")]
+    pub at: Option<String>,
+
+    /// The client hardware address whose history to show (02:00:00:00:00:aa).
+    #[arg(long, value_name = "MAC")]
+    pub mac: Option<hyperdhcp_engine::HwAddr>,
+
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hyperdhcp leases list`.

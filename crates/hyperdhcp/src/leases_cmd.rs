@@ -16,7 +16,7 @@ use crate::cli::LeasesListArgs;
 const MAX_PRINTABLE_TIME: UnixTime = 253_402_300_799;
 
 /// Placeholder for an absent value in the table.
-const NONE_CELL: &str = "-";
+pub(crate) const NONE_CELL: &str = "-";
 
 /// Reads the store named by `--store` (or the config's `[store] path`) read-only and prints it.
 pub fn list(args: &LeasesListArgs) -> anyhow::Result<()> {
@@ -42,7 +42,15 @@ pub fn list(args: &LeasesListArgs) -> anyhow::Result<()> {
 
 /// `--store`, else `[store] path` from `--config`.
 fn store_path(args: &LeasesListArgs) -> anyhow::Result<PathBuf> {
-    match (&args.store, &args.config) {
+    resolve_store(args.store.as_ref(), args.config.as_ref())
+}
+
+/// `--store PATH`, else `[store] path` of the `--config FILE`.
+pub(crate) fn resolve_store(
+    store: Option<&PathBuf>,
+    config: Option<&PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    match (store, config) {
         (Some(store), _) => Ok(store.clone()),
         (None, Some(config)) => {
             let config = Config::load(config).map_err(|e| {
@@ -104,27 +112,39 @@ const HEADINGS: [&str; 7] = [
 
 /// Writes an aligned table with a heading line; absent values show as `-`.
 fn write_table(out: &mut impl Write, leases: &[Lease]) -> io::Result<()> {
-    let rows: Vec<[String; 7]> = leases
-        .iter()
-        .map(|l| {
-            [
-                l.ip.to_string(),
-                l.hwaddr.to_string(),
-                l.client_id.as_deref().map_or_else(|| NONE_CELL.into(), hex),
-                l.hostname.as_deref().unwrap_or(NONE_CELL).to_string(),
-                l.state.as_str().to_string(),
-                rfc3339(l.starts),
-                rfc3339(l.ends),
-            ]
-        })
-        .collect();
-    let mut widths = HEADINGS.map(str::len);
+    write_rows(
+        out,
+        &HEADINGS,
+        leases
+            .iter()
+            .map(|l| {
+                [
+                    l.ip.to_string(),
+                    l.hwaddr.to_string(),
+                    l.client_id.as_deref().map_or_else(|| NONE_CELL.into(), hex),
+                    l.hostname.as_deref().unwrap_or(NONE_CELL).to_string(),
+                    l.state.as_str().to_string(),
+                    rfc3339(l.starts),
+                    rfc3339(l.ends),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// Writes an aligned table: `headings`, then `rows`, columns two spaces apart.
+pub(crate) fn write_rows<const N: usize>(
+    out: &mut impl Write,
+    headings: &[&str; N],
+    rows: Vec<[String; N]>,
+) -> io::Result<()> {
+    let mut widths = headings.map(|h| h.len());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let heading = HEADINGS.map(String::from);
+    let heading = headings.map(String::from);
     for row in std::iter::once(&heading).chain(&rows) {
         let mut line = String::new();
         for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
@@ -145,7 +165,7 @@ fn write_table(out: &mut impl Write, leases: &[Lease]) -> io::Result<()> {
 }
 
 /// Bytes as colon-separated lower-case hex octets (`01:02:0a`), the config file's notation.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
@@ -157,7 +177,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Unix seconds as RFC 3339 UTC (`2023-11-14T22:13:20Z`), clamped to the year 9999.
-fn rfc3339(t: UnixTime) -> String {
+pub(crate) fn rfc3339(t: UnixTime) -> String {
     let t = t.min(MAX_PRINTABLE_TIME);
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(t)).to_string()
 }

@@ -1,7 +1,7 @@
 //! `hyperdhcp`: the command-line entry point. A thin shell that parses the command line
 //! ([`cli`]) and hands off to one module per subcommand: [`serve`] (the daemon, via
 //! `hyperdhcp_server::serve`), [`check_config`] (validate a TOML file and print every error with
-//! its key path), [`leases_cmd`] (read the lease store, also while a server runs) and `bench`
+//! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when) and `bench`
 //! (the load generator in `hyperdhcp_bench`). Failures end in one `Error: …` line on stderr and
 //! a non-zero exit status.
 
@@ -9,6 +9,7 @@
 
 mod check_config;
 mod cli;
+mod history_cmd;
 mod leases_cmd;
 mod serve;
 
@@ -26,6 +27,9 @@ fn main() -> ExitCode {
         Command::Leases {
             command: LeasesCommand::List(args),
         } => leases_cmd::list(&args).map(|()| ExitCode::SUCCESS),
+        Command::Leases {
+            command: LeasesCommand::History(args),
+        } => history_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench(&args),
     };
     result.unwrap_or_else(|e| {
