@@ -13,11 +13,14 @@
 //! * [`history`]: one [`HistoryEvent`] row per lease state change, appended by
 //!   [`LeaseStore::commit_with_history`] in the batch's own transaction, pruned in small batches
 //!   by [`LeaseStore::prune_history`], queried by `hyperdhcp leases history`.
+//! * [`conflicts`]: the `conflicts` table (addresses found in use), written by
+//!   [`LeaseStore::commit_conflicts`], read by [`LeaseStore::load_conflicts`].
 //! * [`StoreError`] (module [`error`]) is the one error type; every message names the database
 //!   path.
 
 #![forbid(unsafe_code)]
 
+pub mod conflicts;
 pub mod error;
 pub mod history;
 pub mod sqlite;
@@ -26,7 +29,7 @@ pub use error::StoreError;
 pub use history::{HistoryEvent, HistoryKind, RelayInfo};
 pub use sqlite::SqliteStore;
 
-use hyperdhcp_engine::{Lease, LeaseChange, UnixTime};
+use hyperdhcp_engine::{Conflict, ConflictChange, Lease, LeaseChange, UnixTime};
 
 /// Where leases are made durable. Implementations are driven by one writer thread.
 pub trait LeaseStore: Send {
@@ -55,6 +58,19 @@ pub trait LeaseStore: Send {
         let _ = (before, limit);
         Ok(0)
     }
+
+    /// Every stored conflict record (issue 5), for the engine at start-up and on SIGHUP.
+    /// Stores without a conflicts table have none.
+    fn load_conflicts(&mut self) -> Result<Vec<Conflict>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Persists conflict changes (upsert, or delete when `removed`) in one transaction.
+    /// Conflicts are rare, so they are not part of the lease batch's commit.
+    fn commit_conflicts(&mut self, changes: &[ConflictChange]) -> Result<(), StoreError> {
+        let _ = changes;
+        Ok(())
+    }
 }
 
 impl<S: LeaseStore + ?Sized> LeaseStore for Box<S> {
@@ -76,5 +92,13 @@ impl<S: LeaseStore + ?Sized> LeaseStore for Box<S> {
 
     fn prune_history(&mut self, before: UnixTime, limit: usize) -> Result<usize, StoreError> {
         (**self).prune_history(before, limit)
+    }
+
+    fn load_conflicts(&mut self) -> Result<Vec<Conflict>, StoreError> {
+        (**self).load_conflicts()
+    }
+
+    fn commit_conflicts(&mut self, changes: &[ConflictChange]) -> Result<(), StoreError> {
+        (**self).commit_conflicts(changes)
     }
 }

@@ -29,7 +29,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hyperdhcp_engine::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
+use hyperdhcp_engine::{
+    Conflict, ConflictChange, HwAddr, Lease, LeaseChange, LeaseState, UnixTime,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params};
 
@@ -160,6 +162,11 @@ impl SqliteStore {
         } else if version == 1 {
             store.upgrade_to_v2()?;
         }
+        // Issue 5: the conflicts table needs no version bump (CREATE IF NOT EXISTS).
+        store
+            .conn
+            .execute_batch(crate::conflicts::CREATE_CONFLICTS)
+            .map_err(store.err("create conflicts table"))?;
         Ok(store)
     }
 
@@ -315,6 +322,17 @@ impl SqliteStore {
             .map_err(self.err("upgrade schema to version 2"))
     }
 
+    /// Deletes the conflict record of `ip` (`hyperdhcp conflicts clear`); true when there was
+    /// one. A running server picks the change up on SIGHUP.
+    pub fn remove_conflict(&mut self, ip: Ipv4Addr) -> Result<bool, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        crate::conflicts::remove(&self.conn, ip).map_err(self.err("clear conflict"))
+    }
+
     /// Every history row of address `ip`, oldest first.
     pub fn history_for_ip(&self, ip: Ipv4Addr) -> Result<Vec<HistoryEvent>, StoreError> {
         let sql = format!("SELECT {HISTORY_COLUMNS} FROM history WHERE ip = ?1 ORDER BY time, id");
@@ -431,6 +449,41 @@ impl LeaseStore for SqliteStore {
 
     fn commit(&mut self, changes: &[LeaseChange]) -> Result<(), StoreError> {
         self.commit_with_history(changes, &[])
+    }
+
+    fn load_conflicts(&mut self) -> Result<Vec<Conflict>, StoreError> {
+        let exists = crate::conflicts::table_exists(&self.conn)
+            .map_err(|e| StoreError::sqlite(&self.path, "load conflicts", e))?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        crate::conflicts::load(&self.conn)
+            .map_err(|e| StoreError::sqlite(&self.path, "load conflicts", e))?
+            .map_err(|(ip, reason)| StoreError::BadRow {
+                path: self.path.clone(),
+                ip,
+                reason: format!("conflicts table: {reason}"),
+            })
+    }
+
+    fn commit_conflicts(&mut self, changes: &[ConflictChange]) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(path, "begin conflicts", e))?;
+        crate::conflicts::apply(&tx, changes)
+            .map_err(|e| StoreError::sqlite(path, "commit conflicts", e))?;
+        tx.commit()
+            .map_err(|e| StoreError::sqlite(path, "commit conflicts", e))
     }
 
     fn prune_history(&mut self, before: UnixTime, limit: usize) -> Result<usize, StoreError> {
