@@ -63,8 +63,9 @@ pub struct Pending {
 /// Replies and lease changes of one batch. Reused across batches: `clear` keeps capacity.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Replies, grouped by socket in the order requests were read (sockets are drained in
-    /// index order, so equal `socket` values are contiguous).
+    /// Replies in the order requests were read. Within one read round sockets are drained in
+    /// index order; a batch that grew over several rounds (while a commit was in flight) has
+    /// several runs per socket.
     pub pending: Vec<Pending>,
     /// Every lease change of the batch, committed in one transaction.
     pub changes: Vec<LeaseChange>,
@@ -81,7 +82,6 @@ impl Batch {
         if let Some(reply) = decision.reply {
             // RFC 2131 §4.3.2 / design: an ACK never leaves before its lease is on disk.
             let needs_commit = had_changes || matches!(decision.outcome, Outcome::Acked(_));
-            debug_assert!(self.pending.last().is_none_or(|p| p.socket <= socket));
             self.pending.push(Pending {
                 socket,
                 reply,
@@ -114,7 +114,7 @@ impl Batch {
         self.changes.clear();
     }
 
-    /// The pending replies, one slice per socket.
+    /// The pending replies as runs of equal socket index (one run per socket per read round).
     pub fn by_socket(&self) -> impl Iterator<Item = (usize, &[Pending])> {
         self.pending
             .chunk_by(|a, b| a.socket == b.socket)

@@ -3,11 +3,13 @@
 //! Data flow (one thread): per configured interface a UDP socket on `0.0.0.0:67` bound to that
 //! device ([`socket`]) → `poll` → `recvmmsg` into preallocated buffers ([`sys`]) →
 //! `hyperdhcp_wire::Message::parse` → `Engine::handle` → a [`batch::Batch`] collecting replies
-//! and lease changes → `sendmmsg` of the replies that need no commit (OFFER, NAK) → ONE
-//! `LeaseStore::commit` for the whole batch → `sendmmsg` of the ACKs, only after the commit
-//! returned (an ACK never leaves before its lease is durable; if the commit fails, the batch's
-//! ACKs are dropped and counted). A batch is whatever the sockets hold, up to
-//! [`server::MAX_BATCH_PER_SOCKET`] datagrams each, so one fsync covers many leases. Every
+//! and lease changes → `sendmmsg` of the replies that need no commit (OFFER, NAK) → the batch
+//! goes to the committer thread ([`commit`]) for ONE `LeaseStore::commit` → back in the loop,
+//! `sendmmsg` of its ACKs, only after the commit returned (an ACK never leaves before its lease
+//! is durable; if the commit fails, the batch's ACKs are dropped and counted). Commits are
+//! pipelined: while batch N is fsynced the loop keeps reading and deciding batch N+1, which is
+//! committed as one transaction as soon as N is back (one commit in flight, in order), so one
+//! fsync covers whatever arrived during the previous one. Every
 //! second `Engine::expire` adds its changes to the next commit. SIGTERM/SIGINT finish the batch
 //! in hand and return; SIGHUP re-reads the config file ([`server::Server`]). Counters live in
 //! [`counters::Counters`]; the clock is read only in [`clock`].
@@ -20,6 +22,7 @@
 
 pub mod batch;
 pub mod clock;
+pub mod commit;
 pub mod counters;
 pub mod history;
 pub mod logfmt;
@@ -84,6 +87,9 @@ pub enum ServerError {
     /// Installing the SIGTERM/SIGINT/SIGHUP handlers failed.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] io::Error),
+    /// The committer thread (or its wake-up socket pair) could not be created.
+    #[error("cannot start the lease committer thread: {0}")]
+    Committer(#[source] io::Error),
     /// poll() on the sockets failed.
     #[error("poll on the DHCP sockets failed: {0}")]
     Poll(#[source] io::Error),

@@ -1,5 +1,7 @@
-//! The serving loop: poll → recvmmsg → parse → engine → one commit per batch → sendmmsg, plus
-//! the expiry timer, interface address refresh and SIGHUP reload.
+//! The serving loop: poll → recvmmsg → parse → engine → sendmmsg of OFFERs → one commit per
+//! batch on the committer thread ([`crate::commit`], pipelined: the loop goes on receiving while
+//! a batch is fsynced) → sendmmsg of that batch's ACKs when it comes back; plus the expiry
+//! timer, interface address refresh and SIGHUP reload.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -8,12 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use hyperdhcp_engine::{Config, Engine, Outcome, RequestContext, UnixTime};
-use hyperdhcp_store::LeaseStore;
+use hyperdhcp_store::{LeaseStore, StoreError};
 use hyperdhcp_wire::Message;
 
 use crate::ServerError;
 use crate::batch::{self, BROADCAST_DEST, Batch, Route};
 use crate::clock;
+use crate::commit::{Committer, Done};
 use crate::counters::{Counters, DropReason};
 use crate::history;
 use crate::logfmt::log_decision;
@@ -37,6 +40,11 @@ const EXPIRE_INTERVAL_SECS: UnixTime = 1;
 const ADDR_REFRESH_SECS: UnixTime = 5;
 /// Minimum seconds between two "kernel dropped requests" warnings.
 const DROP_WARN_SECS: UnixTime = 10;
+/// Most replies waiting for a commit while another commit is in flight; past it the loop waits
+/// for the disk instead of reading more (bounds memory when the disk cannot keep up).
+pub const MAX_WAITING_REPLIES: usize = 65_536;
+/// Emptied batches kept for reuse (their vectors keep their capacity).
+const SPARE_BATCHES: usize = 2;
 
 /// Flags the loop watches; signal handlers (or tests) set them.
 #[derive(Clone, Debug, Default)]
@@ -50,7 +58,10 @@ pub struct Control {
 /// A running DHCP server: engine, store and sockets, driven by [`Server::run`].
 pub struct Server {
     engine: Engine,
-    store: Box<dyn LeaseStore>,
+    /// Owns the store on its own thread; commits batches in order.
+    committer: Committer,
+    /// Emptied batches for reuse.
+    spare: Vec<Batch>,
     store_path: PathBuf,
     config_path: Option<PathBuf>,
     sockets: Vec<ListenSocket>,
@@ -63,6 +74,8 @@ pub struct Server {
     pollfds: Vec<libc::pollfd>,
     /// Earliest time the next kernel-drop warning may be logged.
     next_drop_warn: UnixTime,
+    /// When the next history prune is due.
+    next_prune: UnixTime,
 }
 
 impl Server {
@@ -95,9 +108,11 @@ impl Server {
             .iter()
             .map(|name| ListenSocket::open(name, receive_buffer))
             .collect::<Result<Vec<_>, _>>()?;
+        let committer = Committer::spawn(store).map_err(ServerError::Committer)?;
         let mut server = Self {
             engine,
-            store,
+            committer,
+            spare: Vec::with_capacity(SPARE_BATCHES),
             store_path,
             config_path,
             sockets,
@@ -108,6 +123,7 @@ impl Server {
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
         };
         server.refresh_addrs(false)?;
         for s in &server.sockets {
@@ -122,20 +138,41 @@ impl Server {
         Arc::clone(&self.counters)
     }
 
-    /// Serves until `control.shutdown` is set; then finishes the batch in hand, commits it and
-    /// returns `Ok(())`. Errors only when polling the sockets fails.
+    /// Serves until `control.shutdown` is set; then finishes the batch in hand, commits it
+    /// (and every commit in flight), answers and returns `Ok(())`. Errors only when polling the
+    /// sockets fails.
     pub fn run(&mut self, control: &Control) -> Result<(), ServerError> {
         let mut next_expire = clock::now();
         let mut next_refresh = clock::now() + ADDR_REFRESH_SECS;
-        let mut next_prune = clock::now() + history::PRUNE_INTERVAL_SECS;
         loop {
             let stopping = control.shutdown.load(Ordering::Relaxed);
             if control.reload.swap(false, Ordering::Relaxed) {
+                // Replies in flight carry socket indices a reload may shift: land them first.
+                self.settle();
                 self.reload(clock::now());
             }
             let timeout = if stopping { 0 } else { POLL_TIMEOUT_MS };
             sys::poll_readable(&mut self.pollfds, timeout).map_err(ServerError::Poll)?;
             let now = clock::now();
+            // A commit came back: send its ACKs and start the next one before reading more.
+            if self
+                .pollfds
+                .last()
+                .is_some_and(|p| p.revents & libc::POLLIN != 0)
+            {
+                self.committer.clear_wake();
+            }
+            if !self.committer.is_idle() {
+                self.collect_done(false);
+                self.flush_at(now, false);
+            }
+            if self.batch.pending.len() >= MAX_WAITING_REPLIES {
+                // The disk is behind: wait for it rather than queue without bound.
+                if let Some(done) = self.committer.next_done(true) {
+                    self.handle_done(done);
+                }
+                self.flush_at(now, false);
+            }
             for i in 0..self.sockets.len() {
                 let ready = self
                     .pollfds
@@ -157,8 +194,8 @@ impl Server {
                 next_expire = now + EXPIRE_INTERVAL_SECS;
             }
             self.flush_at(now, stopping);
-            if now >= next_prune {
-                next_prune = now + self.prune_history(now);
+            if now >= self.next_prune {
+                self.start_prune(now);
             }
             if now >= next_refresh {
                 if let Err(e) = self.refresh_addrs(true) {
@@ -167,6 +204,7 @@ impl Server {
                 next_refresh = now + ADDR_REFRESH_SECS;
             }
             if stopping {
+                self.settle();
                 tracing::info!("shutting down");
                 return Ok(());
             }
@@ -232,15 +270,19 @@ impl Server {
         n
     }
 
-    /// Sends the replies that need no commit (OFFER, NAK, INFORM's ACK) at once, commits the
-    /// batch's lease changes in one transaction, then sends the replies that waited for it.
+    /// Test helper: [`Server::flush_at`] now, then waits for every commit and answers.
     #[cfg(test)]
     fn flush(&mut self) {
         self.flush_at(clock::now(), false);
+        self.settle();
     }
 
-    /// [`Server::flush`] at `now`; history rows of offers that found no lease change to ride
-    /// along with get a commit of their own when old or many enough, or when `force_history`.
+    /// Sends the batch's replies that need no commit (OFFER, NAK, INFORM's ACK) at once; then,
+    /// unless a commit is already in flight, hands the rest of the batch (the ACKs, the lease
+    /// changes, the history rows) to the committer thread. While a commit is in flight the batch
+    /// keeps growing and goes as one commit when the disk is free (group commit). History rows
+    /// of offers that found no lease change to ride along with get a commit of their own when
+    /// old or many enough, or when `force_history`.
     fn flush_at(&mut self, now: UnixTime, force_history: bool) {
         let history_due = self.batch.history.first().is_some_and(|h| {
             force_history
@@ -252,100 +294,152 @@ impl Server {
         }
         // An OFFER is not durable (RFC 2131 §4.3.1 leaves it in memory): it need not wait for
         // the fsync, which keeps DISCOVER→OFFER latency free of disk time.
-        self.send_replies(false);
-        if !self.batch.changes.is_empty() || history_due {
-            let t0 = Instant::now();
-            // History rows ride in the same transaction: no extra fsync.
-            let result = self
-                .store
-                .commit_with_history(&self.batch.changes, &self.batch.history);
-            self.batch.history.clear();
-            match result {
-                Ok(()) => {
+        if self.batch.pending.iter().any(|p| !p.needs_commit) {
+            self.send_replies(false);
+            self.batch.pending.retain(|p| p.needs_commit);
+        }
+        if self.committer.commits_in_flight() > 0 {
+            return;
+        }
+        if self.batch.changes.is_empty() && self.batch.pending.is_empty() && !history_due {
+            return; // only offers' history rows, not due yet
+        }
+        let next = self.spare.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, next);
+        if let Err(batch) = self.committer.submit(batch) {
+            self.finish_commit(batch, Err(None), std::time::Duration::ZERO);
+        }
+    }
+
+    /// Collects finished jobs: every one in flight when `block`, else those already back.
+    fn collect_done(&mut self, block: bool) {
+        while let Some(done) = self.committer.next_done(block) {
+            self.handle_done(done);
+        }
+    }
+
+    fn handle_done(&mut self, done: Done) {
+        match done {
+            Done::Commit {
+                batch,
+                result,
+                elapsed,
+            } => self.finish_commit(batch, result.map_err(Some), elapsed),
+            Done::PruneHistory(result) => self.finish_prune(result),
+        }
+    }
+
+    /// Lands everything: submits the batch in hand, waits for every commit and sends every
+    /// reply. For shutdown, reload and tests.
+    fn settle(&mut self) {
+        loop {
+            self.flush_at(clock::now(), true);
+            if self.committer.is_idle() && self.batch.is_empty() {
+                return;
+            }
+            if self.committer.is_idle() {
+                // Only what flush_at keeps back (nothing, once forced): avoid spinning.
+                self.batch.clear();
+                self.batch.history.clear();
+                return;
+            }
+            self.collect_done(true);
+        }
+    }
+
+    /// A batch is back from its commit: on success its ACKs leave now; on failure (`Err(None)`:
+    /// the committer thread is gone) they are withheld and counted.
+    fn finish_commit(
+        &mut self,
+        mut batch: Batch,
+        result: Result<(), Option<StoreError>>,
+        elapsed: std::time::Duration,
+    ) {
+        match result {
+            Ok(()) => {
+                if !batch.changes.is_empty() || !batch.history.is_empty() {
                     self.counters.count_commit(true);
                     tracing::trace!(
-                        changes = self.batch.changes.len(),
-                        micros = t0.elapsed().as_micros() as u64,
+                        changes = batch.changes.len(),
+                        replies = batch.pending.len(),
+                        micros = elapsed.as_micros() as u64,
                         "committed"
                     );
                 }
-                Err(e) => {
-                    self.counters.count_commit(false);
-                    let withheld = self.batch.withhold_uncommitted();
-                    for _ in 0..withheld {
-                        self.counters.count_dropped(DropReason::CommitFailed);
-                    }
-                    tracing::error!(
-                        store = %self.store_path.display(),
-                        changes = self.batch.changes.len(),
-                        withheld_replies = withheld,
-                        error = %e,
-                        "lease commit failed: withholding this batch's ACKs"
-                    );
+            }
+            Err(e) => {
+                self.counters.count_commit(false);
+                let withheld = batch.withhold_uncommitted();
+                for _ in 0..withheld {
+                    self.counters.count_dropped(DropReason::CommitFailed);
                 }
+                let error = e.map_or_else(
+                    || "the committer thread has stopped".to_string(),
+                    |e| e.to_string(),
+                );
+                tracing::error!(
+                    store = %self.store_path.display(),
+                    changes = batch.changes.len(),
+                    withheld_replies = withheld,
+                    error = %error,
+                    "lease commit failed: withholding this batch's ACKs"
+                );
             }
         }
-        self.send_replies(true);
-        self.batch.clear();
+        send_replies(
+            &batch,
+            &self.sockets,
+            &mut self.send,
+            &self.counters,
+            &mut self.send_failures,
+            true,
+        );
+        batch.clear();
+        batch.history.clear();
+        if self.spare.len() < SPARE_BATCHES {
+            self.spare.push(batch);
+        }
     }
 
-    /// Deletes one bounded batch of history rows older than the retention; returns the
-    /// seconds until the next prune (soon again while there is more to delete).
-    fn prune_history(&mut self, now: UnixTime) -> UnixTime {
+    /// Queues one bounded prune of history rows older than the retention.
+    fn start_prune(&mut self, now: UnixTime) {
         let retention = self.engine.config().store.history_retention;
         let before = now.saturating_sub(retention.max(1));
-        match self
-            .store
-            .prune_history(before, hyperdhcp_store::history::PRUNE_BATCH)
+        // The result may move it closer (more rows to delete).
+        self.next_prune = now + history::PRUNE_INTERVAL_SECS;
+        if !self
+            .committer
+            .submit_prune(before, hyperdhcp_store::history::PRUNE_BATCH)
         {
-            Ok(n) if n >= hyperdhcp_store::history::PRUNE_BATCH => 1,
+            tracing::warn!("pruning lease history failed: the committer thread has stopped");
+        }
+    }
+
+    /// A prune came back; prune again soon while there is more to delete.
+    fn finish_prune(&mut self, result: Result<usize, StoreError>) {
+        match result {
+            Ok(n) if n >= hyperdhcp_store::history::PRUNE_BATCH => {
+                self.next_prune = clock::now() + 1;
+            }
             Ok(n) => {
                 if n > 0 {
                     tracing::debug!(rows = n, "pruned lease history");
                 }
-                history::PRUNE_INTERVAL_SECS
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "pruning lease history failed");
-                history::PRUNE_INTERVAL_SECS
-            }
+            Err(e) => tracing::warn!(error = %e, "pruning lease history failed"),
         }
     }
 
-    /// Sends the pending replies whose `needs_commit` equals `committed`: one sendmmsg run per
-    /// socket, hardware destinations resolved (ARP entry) on the way.
+    /// Sends the batch in hand's replies whose `needs_commit` equals `committed`.
     fn send_replies(&mut self, committed: bool) {
-        let Self {
-            batch,
-            sockets,
-            send,
-            counters,
-            send_failures,
-            ..
-        } = self;
-        for (socket_idx, group) in batch.by_socket() {
-            let Some(sock) = sockets.get(socket_idx) else {
-                continue;
-            };
-            send_failures.clear();
-            let items = group
-                .iter()
-                .filter(|p| p.needs_commit == committed)
-                .map(|p| (p.reply.packet.as_slice(), resolve(sock, &p.reply.dest)));
-            send.send(sock.fd(), items, |k, to, e| {
-                tracing::debug!(interface = %sock.name, to = %to, error = %e, "send failed");
-                send_failures.push(k);
-            });
-            // `k` counts positions in the filtered sequence, as `send` saw it.
-            let sent = group.iter().filter(|p| p.needs_commit == committed);
-            for (k, p) in sent.enumerate() {
-                if send_failures.contains(&k) {
-                    counters.count_dropped(DropReason::SendFailed);
-                } else {
-                    counters.count_sent(p.reply.msg_type);
-                }
-            }
-        }
+        send_replies(
+            &self.batch,
+            &self.sockets,
+            &mut self.send,
+            &self.counters,
+            &mut self.send_failures,
+            committed,
+        );
     }
 
     /// Re-reads every interface's IPv4 addresses (getifaddrs); logs changes when `log_changes`.
@@ -368,6 +462,7 @@ impl Server {
             .sockets
             .iter()
             .map(|s| sys::pollfd_in(s.fd()))
+            .chain([sys::pollfd_in(self.committer.wake_fd())])
             .collect();
     }
 
@@ -440,6 +535,41 @@ impl Server {
     }
 }
 
+/// Sends `batch`'s replies whose `needs_commit` equals `committed`: one sendmmsg run per
+/// socket, hardware destinations resolved (ARP entry) on the way.
+fn send_replies(
+    batch: &Batch,
+    sockets: &[ListenSocket],
+    send: &mut SendBatch,
+    counters: &Counters,
+    send_failures: &mut Vec<usize>,
+    committed: bool,
+) {
+    for (socket_idx, group) in batch.by_socket() {
+        let Some(sock) = sockets.get(socket_idx) else {
+            continue;
+        };
+        send_failures.clear();
+        let items = group
+            .iter()
+            .filter(|p| p.needs_commit == committed)
+            .map(|p| (p.reply.packet.as_slice(), resolve(sock, &p.reply.dest)));
+        send.send(sock.fd(), items, |k, to, e| {
+            tracing::debug!(interface = %sock.name, to = %to, error = %e, "send failed");
+            send_failures.push(k);
+        });
+        // `k` counts positions in the filtered sequence, as `send` saw it.
+        let sent = group.iter().filter(|p| p.needs_commit == committed);
+        for (k, p) in sent.enumerate() {
+            if send_failures.contains(&k) {
+                counters.count_dropped(DropReason::SendFailed);
+            } else {
+                counters.count_sent(p.reply.msg_type);
+            }
+        }
+    }
+}
+
 /// Parse → engine → batch for one datagram that arrived on `sock` (index `socket_idx`).
 fn handle_datagram(
     engine: &mut Engine,
@@ -506,7 +636,7 @@ mod tests {
     //! test socket index is not among the server's sockets).
 
     use std::net::{Ipv4Addr, SocketAddrV4};
-    use std::sync::Mutex;
+    use std::sync::{Mutex, mpsc};
 
     use hyperdhcp_engine::config::{
         DhcpOptions, LogFormat, PoolConfig, ServerConfig, StoreConfig, SubnetConfig,
@@ -522,10 +652,16 @@ mod tests {
     /// Index given to the detached test socket: not in `Server::sockets`, so nothing is sent.
     const DETACHED: usize = 99;
 
+    /// Every commit's changes, as a fake store saw them.
+    type Commits = Arc<Mutex<Vec<Vec<LeaseChange>>>>;
+
     /// Records each commit's size; fails every commit when `fail` is set.
     struct FakeStore {
         commits: Arc<Mutex<Vec<Vec<LeaseChange>>>>,
         fail: bool,
+        /// When set, every commit records its changes, then blocks until the test sends
+        /// whether it fails (`true`) or succeeds.
+        gate: Option<mpsc::Receiver<bool>>,
     }
 
     impl LeaseStore for FakeStore {
@@ -537,7 +673,11 @@ mod tests {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(changes.to_vec());
-            if self.fail {
+            let fail = match &self.gate {
+                Some(gate) => gate.recv().unwrap_or(true),
+                None => self.fail,
+            };
+            if fail {
                 Err(StoreError::ReadOnly {
                     path: "/fake/leases.db".into(),
                 })
@@ -583,14 +723,30 @@ mod tests {
     }
 
     fn server(fail: bool) -> (Server, Arc<Mutex<Vec<Vec<LeaseChange>>>>) {
-        let commits = Arc::new(Mutex::new(Vec::new()));
-        let store = FakeStore {
-            commits: Arc::clone(&commits),
+        server_with(FakeStore {
+            commits: Arc::default(),
             fail,
-        };
+            gate: None,
+        })
+    }
+
+    /// A server whose store commits only when the test opens the gate (see [`FakeStore`]).
+    fn gated_server() -> (Server, Commits, mpsc::Sender<bool>) {
+        let (tx, rx) = mpsc::channel();
+        let (server, commits) = server_with(FakeStore {
+            commits: Arc::default(),
+            fail: false,
+            gate: Some(rx),
+        });
+        (server, commits, tx)
+    }
+
+    fn server_with(store: FakeStore) -> (Server, Arc<Mutex<Vec<Vec<LeaseChange>>>>) {
+        let commits = Arc::clone(&store.commits);
         let server = Server {
             engine: Engine::new(Arc::new(config()), Vec::new(), T0),
-            store: Box::new(store),
+            committer: Committer::spawn(Box::new(store)).expect("committer"),
+            spare: Vec::new(),
             store_path: "/fake/leases.db".into(),
             config_path: None,
             sockets: Vec::new(),
@@ -601,6 +757,7 @@ mod tests {
             send_failures: Vec::new(),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            next_prune: T0,
         };
         (server, commits)
     }
@@ -623,9 +780,18 @@ mod tests {
     }
 
     fn dora_batch(server: &mut Server) {
+        dora(server, &MAC);
         let sock =
             ListenSocket::detached_for_test("srv0", vec!["198.18.0.1/16".parse().expect("net")]);
-        let mut discover = MessageBuilder::request(MessageType::Discover, 1, &MAC);
+        // Garbage is dropped and counted, never reaches the engine.
+        feed(server, &sock, &[1, 2, 3]);
+    }
+
+    /// DISCOVER, then REQUEST for the offered address, from client `mac`.
+    fn dora(server: &mut Server, mac: &[u8; 6]) {
+        let sock =
+            ListenSocket::detached_for_test("srv0", vec!["198.18.0.1/16".parse().expect("net")]);
+        let mut discover = MessageBuilder::request(MessageType::Discover, 1, mac);
         discover.set_flags(FLAG_BROADCAST);
         feed(server, &sock, &discover.finish());
         let offered = match server.batch.pending.last().map(|p| &p.reply) {
@@ -633,14 +799,81 @@ mod tests {
             other => panic!("no OFFER: {other:?}"),
         };
         let offer = hyperdhcp_wire::Message::parse(&offered).expect("parse OFFER");
-        let mut request = MessageBuilder::request(MessageType::Request, 1, &MAC);
+        let mut request = MessageBuilder::request(MessageType::Request, 1, mac);
         request
             .set_flags(FLAG_BROADCAST)
             .option_ip(code::REQUESTED_IP, offer.yiaddr())
             .option_ip(code::SERVER_ID, offer.server_id().expect("server id"));
         feed(server, &sock, &request.finish());
-        // Garbage is dropped and counted, never reaches the engine.
-        feed(server, &sock, &[1, 2, 3]);
+    }
+
+    /// The bound addresses a commit carried.
+    fn bound_ips(commit: &[LeaseChange]) -> Vec<Ipv4Addr> {
+        commit
+            .iter()
+            .filter_map(|c| match c {
+                LeaseChange::Upsert(l) if l.state == LeaseState::Bound => Some(l.ip),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pipeline_holds_acks_until_their_own_commit_and_commits_in_order() {
+        let (mut server, commits, gate) = gated_server();
+        dora(&mut server, &MAC);
+        server.flush_at(T0, false);
+        // The OFFER left at once; the ACK went to the committer with the batch.
+        assert_eq!(server.committer.commits_in_flight(), 1);
+        assert!(server.batch.pending.is_empty());
+        // Batch 2 is read and decided while batch 1 is on its way to disk...
+        let mac2 = [2, 0, 0, 0, 0, 0x22];
+        dora(&mut server, &mac2);
+        server.flush_at(T0, false);
+        // ...but waits: one commit at a time, its ACK still in the loop's batch.
+        assert_eq!(server.committer.commits_in_flight(), 1);
+        let waiting: Vec<_> = server
+            .batch
+            .pending
+            .iter()
+            .map(|p| p.reply.msg_type)
+            .collect();
+        assert_eq!(waiting, vec![MessageType::Ack]);
+        // Batch 1's ACK cannot come back before its commit returns.
+        assert!(server.committer.next_done(false).is_none());
+        gate.send(false).expect("gate");
+        let Some(Done::Commit { batch, result, .. }) = server.committer.next_done(true) else {
+            panic!("batch 1 did not come back");
+        };
+        assert!(result.is_ok());
+        let acks: Vec<_> = batch.pending.iter().map(|p| p.reply.msg_type).collect();
+        assert_eq!(
+            acks,
+            vec![MessageType::Ack],
+            "batch 1 carries its own ACK only"
+        );
+        server.handle_done(Done::Commit {
+            batch,
+            result,
+            elapsed: std::time::Duration::ZERO,
+        });
+        // Batch 2 goes next, and fails: only its ACK is withheld.
+        server.flush_at(T0, false);
+        assert_eq!(server.committer.commits_in_flight(), 1);
+        gate.send(true).expect("gate");
+        server.settle();
+        let commits = commits.lock().expect("lock");
+        assert_eq!(commits.len(), 2);
+        let first = bound_ips(&commits[0]);
+        let second = bound_ips(&commits[1]);
+        assert_eq!(first.len(), 1);
+        assert_eq!(second.len(), 1);
+        assert_ne!(first, second, "each batch commits its own client's lease");
+        let c = server.counters();
+        assert_eq!(c.commits(), (2, 1));
+        assert_eq!(c.dropped(DropReason::CommitFailed), 1, "batch 2's ACK only");
+        assert!(server.committer.is_idle());
+        assert!(server.batch.is_empty());
     }
 
     #[test]
@@ -683,7 +916,6 @@ mod tests {
     fn failed_commit_keeps_offer_in_the_batch() {
         let (mut server, _) = server(true);
         dora_batch(&mut server);
-        let _ = server.store.commit(&server.batch.changes);
         assert_eq!(server.batch.withhold_uncommitted(), 1);
         let left: Vec<_> = server
             .batch
