@@ -26,6 +26,7 @@ pub mod commit;
 pub mod counters;
 pub mod history;
 pub mod logfmt;
+pub mod probe;
 pub mod server;
 pub mod socket;
 pub mod sys;

@@ -1,5 +1,6 @@
 //! The only module with `unsafe`: thin wrappers over Linux calls that socket2/std lack
-//! (recvmmsg, sendmmsg, poll, getifaddrs, if_nametoindex, SO_RCVBUFFORCE, SIOCSARP).
+//! (recvmmsg, sendmmsg, poll, getifaddrs, if_nametoindex, SO_RCVBUFFORCE, SIOCSARP), and the
+//! conflict probes' AF_PACKET ARP and raw ICMP sockets.
 //!
 //! Every wrapper owns its buffers and exposes a safe API; raw pointers never leave a call.
 
@@ -455,6 +456,210 @@ pub fn set_arp_entry(fd: RawFd, interface: &str, ip: Ipv4Addr, mac: [u8; 6]) -> 
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+// === conflict probes: AF_PACKET (ARP) and raw ICMP sockets ===
+
+/// `ETH_P_ARP` in network byte order, as `socket(2)` and `sockaddr_ll` want it.
+const ETH_P_ARP_BE: u16 = (libc::ETH_P_ARP as u16).to_be();
+/// Size of `sockaddr_ll`.
+const SOCKADDR_LL_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+
+/// Maps a `-1` return to the thread's `errno`.
+fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Wraps a new descriptor (or the error that made it `-1`).
+fn owned(fd: libc::c_int) -> io::Result<std::os::fd::OwnedFd> {
+    let fd = check(fd)?;
+    // SAFETY: `fd` was just returned by socket(2), is open and owned by nobody else.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// A `sockaddr_ll` for interface `ifindex`, protocol ARP, destination `mac`.
+fn sockaddr_ll(ifindex: i32, mac: [u8; 6]) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as libc::c_ushort;
+    sa.sll_protocol = ETH_P_ARP_BE;
+    sa.sll_ifindex = ifindex;
+    sa.sll_halen = 6;
+    for (d, s) in sa.sll_addr.iter_mut().zip(mac) {
+        *d = s;
+    }
+    sa
+}
+
+/// Hardware (MAC) address of `interface` (SIOCGIFHWADDR on any socket `fd`).
+pub fn interface_mac(fd: RawFd, interface: &str) -> io::Result<[u8; 6]> {
+    if interface.len() >= IFNAMSIZ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long",
+        ));
+    }
+    // SAFETY: ifreq is plain old data; all-zero is valid.
+    let mut req: libc::ifreq = unsafe { mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(interface.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFHWADDR fills the ifreq we pass a pointer to; it lives across the call.
+    check(unsafe { libc::ioctl(fd, libc::SIOCGIFHWADDR as _, &raw mut req) })?;
+    // SAFETY: after a successful SIOCGIFHWADDR the union holds `ifru_hwaddr`.
+    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (d, s) in mac.iter_mut().zip(data) {
+        *d = s as u8;
+    }
+    Ok(mac)
+}
+
+/// An ARP socket on one interface: `AF_PACKET`/`SOCK_DGRAM` (the kernel builds the Ethernet
+/// header), non-blocking, bound to the interface so it only sees that link's ARP traffic.
+/// Needs CAP_NET_RAW (the error is `EPERM` without it). Returns the socket, the interface
+/// index and its MAC.
+pub fn arp_socket(interface: &str) -> io::Result<(std::os::fd::OwnedFd, i32, [u8; 6])> {
+    let ifindex = if_nametoindex(interface)
+        .and_then(|i| i32::try_from(i).ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such interface"))?;
+    // SAFETY: plain socket(2) call; the result is checked and wrapped at once.
+    let fd = owned(unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::c_int::from(ETH_P_ARP_BE),
+        )
+    })?;
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    let sa = sockaddr_ll(ifindex, [0; 6]);
+    // SAFETY: `sa` is a valid sockaddr_ll of the length we pass; it outlives the call.
+    check(unsafe {
+        libc::bind(
+            raw,
+            (&raw const sa).cast::<libc::sockaddr>(),
+            SOCKADDR_LL_LEN,
+        )
+    })?;
+    let mac = interface_mac(raw, interface)?;
+    Ok((fd, ifindex, mac))
+}
+
+/// Sends one ARP payload to the Ethernet broadcast address on interface `ifindex`.
+pub fn send_arp(fd: RawFd, ifindex: i32, payload: &[u8]) -> io::Result<()> {
+    let sa = sockaddr_ll(ifindex, [0xff; 6]);
+    // SAFETY: `payload` and `sa` are valid for the lengths passed and outlive the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd,
+            payload.as_ptr().cast(),
+            payload.len(),
+            0,
+            (&raw const sa).cast::<libc::sockaddr>(),
+            SOCKADDR_LL_LEN,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Receives one datagram without blocking: `Ok(None)` when the socket is empty. Returns the
+/// length and the source's link-layer address (zeroes for non-packet sockets) or IPv4 address.
+fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, [u8; 16])>> {
+    // SAFETY: sockaddr_storage is plain old data; all-zero is valid.
+    let mut from: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `buf` and `from` are valid for the lengths passed and outlive the call.
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            (&raw mut from).cast::<libc::sockaddr>(),
+            &raw mut len,
+        )
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    let mut out = [0u8; 16];
+    if libc::c_int::from(from.ss_family) == libc::AF_PACKET {
+        // SAFETY: the kernel wrote a sockaddr_ll (ss_family says so) into the storage, which
+        // is large and aligned enough for it.
+        let ll = unsafe { &*(&raw const from).cast::<libc::sockaddr_ll>() };
+        for (d, s) in out.iter_mut().zip(ll.sll_addr.iter().take(6)) {
+            *d = *s;
+        }
+    } else if libc::c_int::from(from.ss_family) == libc::AF_INET {
+        // SAFETY: as above, for sockaddr_in.
+        let sin = unsafe { &*(&raw const from).cast::<libc::sockaddr_in>() };
+        let ip = sockaddr_in_to(sin).ip().octets();
+        for (d, s) in out.iter_mut().zip(ip) {
+            *d = s;
+        }
+    }
+    Ok(Some((n as usize, out)))
+}
+
+/// Receives one ARP payload without blocking: `(length, sender MAC)`, `None` when empty.
+pub fn recv_arp(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, [u8; 6])>> {
+    Ok(recv_one(fd, buf)?.map(|(n, a)| {
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&a[..6]);
+        (n, mac)
+    }))
+}
+
+/// A raw ICMP socket (`SOCK_RAW`, `IPPROTO_ICMP`), non-blocking. Needs CAP_NET_RAW.
+pub fn icmp_socket() -> io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: plain socket(2) call; the result is checked and wrapped at once.
+    owned(unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    })
+}
+
+/// Sends one ICMP message (the kernel adds the IP header) to `ip`.
+pub fn send_icmp(fd: RawFd, ip: Ipv4Addr, payload: &[u8]) -> io::Result<()> {
+    let sa = sockaddr_in_from(SocketAddrV4::new(ip, 0));
+    // SAFETY: `payload` and `sa` are valid for the lengths passed and outlive the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd,
+            payload.as_ptr().cast(),
+            payload.len(),
+            0,
+            (&raw const sa).cast::<libc::sockaddr>(),
+            SOCKADDR_IN_LEN,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Receives one raw ICMP datagram (IP header included) without blocking: `(length, source)`,
+/// `None` when empty.
+pub fn recv_icmp(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, Ipv4Addr)>> {
+    Ok(recv_one(fd, buf)?.map(|(n, a)| (n, Ipv4Addr::new(a[0], a[1], a[2], a[3]))))
 }
 
 #[cfg(test)]
