@@ -14,6 +14,11 @@
 //! in hand and return; SIGHUP re-reads the config file ([`server::Server`]). Counters live in
 //! [`counters::Counters`]; the clock is read only in [`clock`].
 //!
+//! Hooks and metrics ([`observe`]) run on a separate thread with a small tokio runtime: the
+//! loop's [`emit::Emitter`] turns decisions into events (lease changes only after their commit)
+//! and `try_send`s them onto the bounded bus of `hyperdhcp-events`; [`metrics`] reads the
+//! loop's atomics at scrape time and [`http`] serves `/metrics`, `/healthz`, `/readyz`.
+//!
 //! Interface set changes on reload: sockets are opened for added interfaces and closed for
 //! removed ones; if a new socket cannot be opened, the whole reload is refused and the old
 //! config stays. `store.path` changes need a restart.
@@ -24,8 +29,12 @@ pub mod batch;
 pub mod clock;
 pub mod commit;
 pub mod counters;
+pub mod emit;
 pub mod history;
+pub mod http;
 pub mod logfmt;
+pub mod metrics;
+pub mod observe;
 pub mod probe;
 pub mod server;
 pub mod socket;
@@ -109,8 +118,25 @@ pub fn serve(config: Config, config_path: Option<PathBuf>) -> Result<(), ServerE
     })?;
     let control = Control::default();
     let ids = install_signals(&control).map_err(ServerError::Signals)?;
-    let result = Server::start(config, config_path, Box::new(store))
-        .and_then(|mut server| server.run(&control));
+    // Hooks and metrics first, so /healthz answers (and /readyz says "not ready") while the
+    // leases load. Hook changes on SIGHUP need a restart.
+    let telemetry = Arc::new(metrics::Telemetry::new(
+        Arc::new(Counters::default()),
+        Arc::new(hyperdhcp_events::EventStats::default()),
+    ));
+    let (observer, events) = observe::start(&config, &telemetry);
+    let result = Server::start(config, config_path, Box::new(store)).and_then(|mut server| {
+        server.attach(Arc::clone(&telemetry), events);
+        telemetry
+            .ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let result = server.run(&control);
+        telemetry
+            .ready
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
+    drop(observer);
     for id in ids {
         signal_hook::low_level::unregister(id);
     }

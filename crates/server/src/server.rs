@@ -18,6 +18,7 @@ use crate::batch::{self, BROADCAST_DEST, Batch, Route};
 use crate::clock;
 use crate::commit::{Committer, Done};
 use crate::counters::{Counters, DropReason};
+use crate::emit::Emitter;
 use crate::history;
 use crate::logfmt::log_decision;
 use crate::socket::{self, ListenSocket};
@@ -76,6 +77,8 @@ pub struct Server {
     next_drop_warn: UnixTime,
     /// When the next history prune is due.
     next_prune: UnixTime,
+    /// Hook events and metrics taps (inert unless [`Server::attach`] was called).
+    emitter: Emitter,
 }
 
 impl Server {
@@ -124,6 +127,7 @@ impl Server {
             pollfds: Vec::new(),
             next_drop_warn: 0,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
+            emitter: Emitter::default(),
         };
         server.refresh_addrs(false)?;
         for s in &server.sockets {
@@ -136,6 +140,18 @@ impl Server {
     /// Shared packet counters.
     pub fn counters(&self) -> Arc<Counters> {
         Arc::clone(&self.counters)
+    }
+
+    /// Connects the hook bus and the metrics: from now on the loop counts into
+    /// `telemetry.counters`, records latencies and pool snapshots there, and publishes events
+    /// on `events`.
+    pub fn attach(
+        &mut self,
+        telemetry: Arc<crate::metrics::Telemetry>,
+        events: Option<hyperdhcp_events::EventSender>,
+    ) {
+        self.counters = Arc::clone(&telemetry.counters);
+        self.emitter = Emitter::new(events, Some(telemetry));
     }
 
     /// Serves until `control.shutdown` is set; then finishes the batch in hand, commits it
@@ -186,12 +202,14 @@ impl Server {
                 let expired = self.engine.expire(now);
                 if !expired.is_empty() {
                     tracing::debug!(count = expired.len(), "leases expired");
+                    self.emitter.on_expired(&expired, self.engine.config(), now);
                     if self.engine.config().store.history_retention > 0 {
                         history::record_expired(&expired, now, &mut self.batch.history);
                     }
                     self.batch.extend_changes(expired);
                 }
                 next_expire = now + EXPIRE_INTERVAL_SECS;
+                self.emitter.snapshot(&self.engine, now);
             }
             self.flush_at(now, stopping);
             if now >= self.next_prune {
@@ -242,6 +260,7 @@ impl Server {
                 handle_datagram(
                     &mut self.engine,
                     &mut self.batch,
+                    &mut self.emitter,
                     &self.counters,
                     sock,
                     i,
@@ -295,6 +314,13 @@ impl Server {
         // An OFFER is not durable (RFC 2131 §4.3.1 leaves it in memory): it need not wait for
         // the fsync, which keeps DISCOVER→OFFER latency free of disk time.
         if self.batch.pending.iter().any(|p| !p.needs_commit) {
+            let n = self
+                .batch
+                .pending
+                .iter()
+                .filter(|p| !p.needs_commit)
+                .count();
+            self.emitter.sent_uncommitted(n);
             self.send_replies(false);
             self.batch.pending.retain(|p| p.needs_commit);
         }
@@ -306,6 +332,7 @@ impl Server {
         }
         let next = self.spare.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, next);
+        self.emitter.seal();
         if let Err(batch) = self.committer.submit(batch) {
             self.finish_commit(batch, Err(None), std::time::Duration::ZERO);
         }
@@ -340,6 +367,7 @@ impl Server {
             if self.committer.is_idle() {
                 // Only what flush_at keeps back (nothing, once forced): avoid spinning.
                 self.batch.clear();
+                self.emitter.discard_current();
                 self.batch.history.clear();
                 return;
             }
@@ -355,6 +383,7 @@ impl Server {
         result: Result<(), Option<StoreError>>,
         elapsed: std::time::Duration,
     ) {
+        let ok = result.is_ok();
         match result {
             Ok(()) => {
                 if !batch.changes.is_empty() || !batch.history.is_empty() {
@@ -394,6 +423,9 @@ impl Server {
             &mut self.send_failures,
             true,
         );
+        let acks = batch.pending.iter().filter(|p| p.needs_commit).count();
+        self.emitter
+            .finished(ok, batch.changes.len(), elapsed, acks);
         batch.clear();
         batch.history.clear();
         if self.spare.len() < SPARE_BATCHES {
@@ -571,9 +603,12 @@ fn send_replies(
 }
 
 /// Parse → engine → batch for one datagram that arrived on `sock` (index `socket_idx`).
+// The loop's fields are passed one by one: disjoint borrows next to `&self.sockets`.
+#[allow(clippy::too_many_arguments)]
 fn handle_datagram(
     engine: &mut Engine,
     batch: &mut Batch,
+    emitter: &mut Emitter,
     counters: &Counters,
     sock: &ListenSocket,
     socket_idx: usize,
@@ -603,7 +638,9 @@ fn handle_datagram(
         interface_addrs: &sock.addrs,
         source: d.source,
     };
+    emitter.note_read();
     let decision = engine.handle(&msg, &ctx, now);
+    emitter.on_decision(&msg, &decision, &sock.name, engine, now);
     if engine.config().store.history_retention > 0 {
         history::record(&msg, &decision, now, &mut batch.history);
     }
@@ -758,6 +795,7 @@ mod tests {
             pollfds: Vec::new(),
             next_drop_warn: 0,
             next_prune: T0,
+            emitter: Emitter::default(),
         };
         (server, commits)
     }
@@ -771,6 +809,7 @@ mod tests {
         handle_datagram(
             &mut server.engine,
             &mut server.batch,
+            &mut server.emitter,
             &server.counters,
             sock,
             DETACHED,

@@ -1,0 +1,208 @@
+//! The serving loop's observability tap: turns engine decisions into hook events (offers go
+//! out at once — they are not durable — lease changes wait for their batch's commit and are
+//! dropped if it fails) and feeds the latency histograms and pool snapshot of [`Telemetry`].
+//!
+//! Batches commit in order on the committer thread, so the events of each submitted batch
+//! wait in a FIFO of groups that [`Emitter::finished`] pops as commits come back.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyperdhcp_engine::{
+    Config, Decision, Engine, HwAddr, LeaseChange, LeaseState, Outcome, UnixTime,
+};
+use hyperdhcp_events::{Event, EventKind, EventSender};
+use hyperdhcp_wire::Message;
+
+use crate::metrics::{Telemetry, pool_stats};
+
+/// Seconds between two pool snapshots for the metrics endpoint (counting leases per pool
+/// walks the whole lease table, so not on every scrape nor every second).
+pub const METRICS_SNAPSHOT_SECS: UnixTime = 5;
+
+/// Events and first-read time of one batch.
+#[derive(Debug, Default)]
+struct Group {
+    /// When the batch's first request was read (for the request latency histogram).
+    read_at: Option<Instant>,
+    /// Events waiting for the batch's commit.
+    events: Vec<Event>,
+}
+
+/// The serving loop's event source and metrics tap. Without hooks or metrics it holds
+/// nothing and costs one branch per call.
+#[derive(Debug, Default)]
+pub struct Emitter {
+    sender: Option<EventSender>,
+    telemetry: Option<Arc<Telemetry>>,
+    /// The batch being filled.
+    current: Group,
+    /// Submitted batches, oldest first.
+    in_flight: VecDeque<Group>,
+    /// When the next pool snapshot is due.
+    next_snapshot: UnixTime,
+}
+
+impl Emitter {
+    /// A tap publishing events on `sender` (`None`: no hooks, no event is built) and
+    /// recording into `telemetry`.
+    pub fn new(sender: Option<EventSender>, telemetry: Option<Arc<Telemetry>>) -> Self {
+        Self {
+            sender,
+            telemetry,
+            ..Self::default()
+        }
+    }
+
+    /// A request of the current batch is being read.
+    pub fn note_read(&mut self) {
+        if self.telemetry.is_some() && self.current.read_at.is_none() {
+            self.current.read_at = Some(Instant::now());
+        }
+    }
+
+    /// `n` replies of the current batch left without waiting for a commit (OFFER, NAK).
+    pub fn sent_uncommitted(&self, n: usize) {
+        if let (Some(t), Some(read_at)) = (&self.telemetry, self.current.read_at) {
+            t.request_latency
+                .observe_n(read_at.elapsed().as_secs_f64(), n as u64);
+        }
+    }
+
+    /// The current batch was handed to the committer.
+    pub fn seal(&mut self) {
+        let group = std::mem::take(&mut self.current);
+        self.in_flight.push_back(group);
+    }
+
+    /// The oldest submitted batch's commit came back: `changes` lease changes, taking
+    /// `elapsed`, with `acks` replies now sent. Publishes its events when `ok`.
+    pub fn finished(
+        &mut self,
+        ok: bool,
+        changes: usize,
+        elapsed: std::time::Duration,
+        acks: usize,
+    ) {
+        let group = self.in_flight.pop_front().unwrap_or_default();
+        if let Some(t) = &self.telemetry {
+            if ok && changes > 0 {
+                t.commit_latency.observe_duration(elapsed);
+                t.commit_batch.observe(changes as f64);
+            }
+            if let Some(read_at) = group.read_at {
+                t.request_latency
+                    .observe_n(read_at.elapsed().as_secs_f64(), acks as u64);
+            }
+        }
+        if ok && let Some(sender) = &mut self.sender {
+            for event in group.events {
+                sender.publish(event);
+            }
+        }
+    }
+
+    /// The current batch was discarded without a commit: its events did not happen.
+    pub fn discard_current(&mut self) {
+        self.current = Group::default();
+    }
+
+    /// Publishes a per-pool lease snapshot when one is due.
+    pub fn snapshot(&mut self, engine: &Engine, now: UnixTime) {
+        if let Some(t) = &self.telemetry
+            && now >= self.next_snapshot
+        {
+            t.pools.store(Arc::new(pool_stats(engine.config(), engine)));
+            self.next_snapshot = now + METRICS_SNAPSHOT_SECS;
+        }
+    }
+
+    fn wants(&self, kind: EventKind) -> bool {
+        self.sender.as_ref().is_some_and(|s| s.wants(kind))
+    }
+
+    /// Events for one request's decision (call after `Engine::handle`).
+    pub fn on_decision(
+        &mut self,
+        msg: &Message<'_>,
+        decision: &Decision,
+        interface: &str,
+        engine: &Engine,
+        now: UnixTime,
+    ) {
+        if self.sender.is_none() {
+            return;
+        }
+        if let Outcome::Offered(ip) = decision.outcome {
+            if !self.wants(EventKind::LeaseOffer) {
+                return;
+            }
+            let mut event = match engine.lease_by_ip(ip) {
+                Some(lease) => Event::from_lease(EventKind::LeaseOffer, lease, now),
+                None => Event {
+                    kind: EventKind::LeaseOffer,
+                    time: now,
+                    ip,
+                    hwaddr: HwAddr::new(msg.htype(), msg.chaddr()),
+                    client_id: msg.client_id().map(|c| Box::from(c.as_ref())),
+                    hostname: None,
+                    state: LeaseState::Offered.as_str(),
+                    lease_start: now,
+                    lease_end: now,
+                    subnet: None,
+                    interface: None,
+                },
+            };
+            event.subnet = decision.subnet;
+            event.interface = Some(interface.into());
+            if let Some(sender) = &mut self.sender {
+                sender.publish(event);
+            }
+            return;
+        }
+        // RFC 2131 §4.3.2: a REQUEST with ciaddr set comes from a client in RENEWING or
+        // REBINDING state, i.e. extending a binding it holds (same rule as the lease history).
+        let renewing = !msg.ciaddr().is_unspecified();
+        for change in &decision.changes {
+            let LeaseChange::Upsert(lease) = change else {
+                continue;
+            };
+            let kind = match lease.state {
+                LeaseState::Bound if renewing => EventKind::LeaseRenew,
+                LeaseState::Bound => EventKind::LeaseAck,
+                LeaseState::Released => EventKind::LeaseRelease,
+                LeaseState::Declined => EventKind::LeaseDecline,
+                LeaseState::Expired => EventKind::LeaseExpire,
+                LeaseState::Offered => continue,
+            };
+            if self.wants(kind) {
+                let mut event = Event::from_lease(kind, lease, now);
+                event.subnet = decision.subnet;
+                event.interface = Some(interface.into());
+                self.current.events.push(event);
+            }
+        }
+    }
+
+    /// `lease.expire` events for the changes `Engine::expire` returned (they commit with the
+    /// batch like any other change).
+    pub fn on_expired(&mut self, changes: &[LeaseChange], config: &Config, now: UnixTime) {
+        if !self.wants(EventKind::LeaseExpire) {
+            return;
+        }
+        for change in changes {
+            if let LeaseChange::Upsert(lease) = change
+                && lease.state == LeaseState::Expired
+            {
+                let mut event = Event::from_lease(EventKind::LeaseExpire, lease, now);
+                event.subnet = config
+                    .subnets
+                    .iter()
+                    .find(|s| s.cidr.contains(&lease.ip))
+                    .map(|s| s.cidr);
+                self.current.events.push(event);
+            }
+        }
+    }
+}
