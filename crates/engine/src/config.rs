@@ -305,6 +305,11 @@ pub struct ReservationConfig {
     pub mac: Option<HwAddr>,
     /// Match on option 61 (`client_id`, hex octets `01:02:..`).
     pub client_id: Option<Box<[u8]>>,
+    /// Match on the relay agent's circuit-id (option 82 sub-option 1, RFC 3046), as text
+    /// (`circuit_id`), e.g. the relay's interface name.
+    pub circuit_id: Option<Box<[u8]>>,
+    /// Match on the relay agent's remote-id (option 82 sub-option 2), as text (`remote_id`).
+    pub remote_id: Option<Box<[u8]>>,
     /// The reserved address (`ip`), inside or outside pools but inside the subnet.
     pub ip: Ipv4Addr,
     /// Host name sent as option 12 (`hostname`).

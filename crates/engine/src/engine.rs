@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, code};
+use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, RelayAgentInfo, code};
 use ipnet::Ipv4Net;
 
 use crate::config::{Config, ReservationConfig, SubnetConfig};
@@ -40,6 +40,8 @@ pub(crate) struct Incoming<'r, 'a> {
     pub(crate) hw: HwAddr,
     /// Option 61, when present and non-empty.
     pub(crate) cid: Option<Cow<'a, [u8]>>,
+    /// Option 82's raw value (RFC 3046), when relayed with it.
+    pub(crate) rai: Option<Cow<'a, [u8]>>,
     /// Index of the selected subnet.
     pub(crate) subnet: Option<usize>,
     /// The current time.
@@ -53,6 +55,14 @@ impl Incoming<'_, '_> {
             Some(cid) => ClientRef::Id(cid),
             None => ClientRef::Hw(self.hw),
         }
+    }
+
+    /// Option 82 sub-options (empty when the request carried none).
+    pub(crate) fn relay(&self) -> RelayAgentInfo<'_> {
+        self.rai
+            .as_deref()
+            .map(RelayAgentInfo::parse)
+            .unwrap_or_default()
     }
 
     /// The selected subnet's config.
@@ -149,12 +159,14 @@ impl Engine {
         };
         // RFC 2132 §9.14: a client identifier is at least 2 bytes; ignore an empty one.
         let cid = msg.client_id().filter(|c| !c.is_empty());
+        let rai = msg.relay_agent_info();
         let inc = Incoming {
             msg,
             ctx,
             hw,
             cid,
-            subnet: select_subnet(&config, msg.giaddr(), ctx),
+            subnet: select_subnet(&config, msg, rai.as_deref(), ctx),
+            rai,
             now,
         };
         match msg_type {
@@ -342,7 +354,7 @@ impl Engine {
             .pools
             .subnets
             .get(si)?
-            .reservation_for(inc.client(), &inc.hw)?;
+            .reservation_for(inc.client(), &inc.hw, &inc.relay())?;
         config.subnets.get(si)?.reservations.get(i)
     }
 
@@ -382,7 +394,9 @@ impl Engine {
         let client = inc.client();
         match sp.reservation_at(ip) {
             Some(r) => {
-                if sp.reservation_for(client, &inc.hw) != Some(r) {
+                let mine = sp.reservation_for(client, &inc.hw, &inc.relay()) == Some(r)
+                    || self.holds_relay_reservation(config, inc, si, r, ip);
+                if !mine {
                     return false;
                 }
             }
@@ -404,6 +418,34 @@ impl Engine {
             Some(l) if client.owns(l) => true,
             Some(l) => matches!(l.state, LeaseState::Released | LeaseState::Expired),
         }
+    }
+
+    /// True when reservation `r` of subnet `si` matches by relay ids only and the client
+    /// already holds its bound lease at `ip`: a unicast renewal (RFC 2131 §4.4.5) does not
+    /// pass the relay, so it carries no option 82 to match again.
+    fn holds_relay_reservation(
+        &self,
+        config: &Config,
+        inc: &Incoming<'_, '_>,
+        si: usize,
+        r: usize,
+        ip: Ipv4Addr,
+    ) -> bool {
+        let by_relay_only = config
+            .subnets
+            .get(si)
+            .and_then(|s| s.reservations.get(r))
+            .is_some_and(|res| {
+                res.mac.is_none()
+                    && res.client_id.is_none()
+                    && (res.circuit_id.is_some() || res.remote_id.is_some())
+            });
+        by_relay_only
+            && inc.rai.is_none()
+            && self
+                .table
+                .durable(ip)
+                .is_some_and(|l| l.state == LeaseState::Bound && inc.client().owns(l))
     }
 
     /// Binds `ip` to the client (RFC 2131 §4.3.2 ACK): withdraws its offer, records a bound

@@ -6,6 +6,7 @@
 //! subnet's queue (oldest first). A /16 costs 1 KiB of bitmap; free addresses have no heap
 //! object of their own.
 
+use hyperdhcp_wire::RelayAgentInfo;
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
@@ -143,19 +144,33 @@ pub(crate) struct SubnetPools {
     res_by_mac: HashMap<HwAddr, usize>,
     /// Reservation index by client identifier (option 61).
     res_by_cid: HashMap<Box<[u8]>, usize>,
+    /// Reservation index by relay agent circuit-id (option 82 sub-option 1).
+    res_by_circuit: HashMap<Box<[u8]>, usize>,
+    /// Reservation index by relay agent remote-id (option 82 sub-option 2).
+    res_by_remote: HashMap<Box<[u8]>, usize>,
     /// Reservation index by reserved address.
     res_by_ip: IpMap<usize>,
 }
 
 impl SubnetPools {
-    /// The reservation (index into the subnet config) of the client, by client-id then MAC.
-    pub(crate) fn reservation_for(&self, client: ClientRef<'_>, hw: &HwAddr) -> Option<usize> {
+    /// The reservation (index into the subnet config) of the client, by client-id, then MAC,
+    /// then the relay agent's circuit-id, then its remote-id (RFC 3046).
+    pub(crate) fn reservation_for(
+        &self,
+        client: ClientRef<'_>,
+        hw: &HwAddr,
+        relay: &RelayAgentInfo<'_>,
+    ) -> Option<usize> {
         if let ClientRef::Id(cid) = client
             && let Some(&i) = self.res_by_cid.get(cid)
         {
             return Some(i);
         }
-        self.res_by_mac.get(hw).copied()
+        self.res_by_mac
+            .get(hw)
+            .or_else(|| relay.circuit_id.and_then(|c| self.res_by_circuit.get(c)))
+            .or_else(|| relay.remote_id.and_then(|r| self.res_by_remote.get(r)))
+            .copied()
     }
 
     /// The reservation owning `ip`, if any.
@@ -332,6 +347,12 @@ fn build_subnet(subnet: &SubnetConfig) -> SubnetPools {
         }
         if let Some(cid) = &r.client_id {
             sp.res_by_cid.entry(cid.clone()).or_insert(i);
+        }
+        if let Some(c) = &r.circuit_id {
+            sp.res_by_circuit.entry(c.clone()).or_insert(i);
+        }
+        if let Some(id) = &r.remote_id {
+            sp.res_by_remote.entry(id.clone()).or_insert(i);
         }
         sp.res_by_ip.entry(r.ip).or_insert(i);
     }

@@ -2,22 +2,33 @@
 
 use std::net::Ipv4Addr;
 
+use hyperdhcp_wire::{Message, RelayAgentInfo};
+
 use crate::config::Config;
 use crate::decision::RequestContext;
 
-/// Index of the subnet serving a request (RFC 2131 §4.3.1: "the server chooses the network
-/// from giaddr, else from the receiving interface").
+/// Index of the subnet serving a request, by the first of these the request carries:
 ///
-/// Relayed (giaddr ≠ 0): the first subnet containing giaddr. Local: the first subnet
-/// configured for the receiving interface, else the first containing one of its addresses
-/// (subnets pinned to another interface are skipped).
+/// 1. option 118 subnet selection (RFC 3011 §3: the client or relay names the subnet);
+/// 2. option 82 link selection sub-option 5 (RFC 3527 §3: the relay names the client's link
+///    when giaddr only says where to send the reply);
+/// 3. giaddr (RFC 2131 §4.3.1: relayed requests are served from the relay's network);
+/// 4. the receiving interface: the first subnet configured for it, else the first containing
+///    one of its addresses (subnets pinned to another interface are skipped).
+///
+/// 1–3 take the first subnet containing the address.
 pub(crate) fn select_subnet(
     config: &Config,
-    giaddr: Ipv4Addr,
+    msg: &Message<'_>,
+    rai: Option<&[u8]>,
     ctx: &RequestContext<'_>,
 ) -> Option<usize> {
-    if !giaddr.is_unspecified() {
-        return config.subnets.iter().position(|s| s.cidr.contains(&giaddr));
+    let link = msg
+        .subnet_selection()
+        .or_else(|| rai.and_then(|r| RelayAgentInfo::parse(r).link_selection))
+        .or_else(|| Some(msg.giaddr()).filter(|g| !g.is_unspecified()));
+    if let Some(addr) = link {
+        return config.subnets.iter().position(|s| s.cidr.contains(&addr));
     }
     config
         .subnets

@@ -296,6 +296,8 @@ pub(super) struct RawPool {
 pub(super) struct RawReservation {
     pub mac: Option<String>,
     pub client_id: Option<String>,
+    pub circuit_id: Option<String>,
+    pub remote_id: Option<String>,
     pub ip: Option<String>,
     pub hostname: Option<String>,
     pub routers: Option<Vec<String>>,

@@ -73,6 +73,8 @@ fn minimal_file_parses_with_expected_values() {
         vec![ReservationConfig {
             mac: Some(HwAddr::ethernet([2, 0, 0, 0, 0, 0xaa])),
             client_id: None,
+            circuit_id: None,
+            remote_id: None,
             ip: ip("198.18.0.50"),
             hostname: Some("printer".to_owned()),
             options: DhcpOptions::default(),
@@ -538,7 +540,7 @@ fn each_error_has_its_path_and_message() {
         (
             "reservation matches nothing",
             format!("{SERVER}{SUBNET}[[subnet.reservation]]\nip = \"198.18.0.5\"\n"),
-            "subnet[0].reservation[0]: a reservation needs `mac`, `client_id` or both to match a client",
+            "subnet[0].reservation[0]: a reservation needs `mac`, `client_id`, `circuit_id` or `remote_id` to match a client",
         ),
         (
             "reservation ip missing",
@@ -629,7 +631,7 @@ fn each_error_has_its_path_and_message() {
         (
             "unknown store key",
             format!("{SERVER}[store]\nfile = \"x\"\n{SUBNET}"),
-            "store.file: line 4, column 1: unknown key `file`; expected one of: path",
+            "store.file: line 4, column 1: unknown key `file`; expected one of: history_retention, path",
         ),
         (
             "unknown pool key",
@@ -643,7 +645,7 @@ fn each_error_has_its_path_and_message() {
             format!(
                 "{SERVER}{SUBNET}[[subnet.reservation]]\nmac = \"02:00:00:00:00:01\"\nip = \"198.18.0.5\"\nname = \"x\"\n"
             ),
-            "subnet[0].reservation[0].name: line 8, column 1: unknown key `name`; expected one of: classless_routes, client_id, dns_servers, domain_name, domain_search, hostname, ip, mac, mtu, ntp_servers, option, routers",
+            "subnet[0].reservation[0].name: line 8, column 1: unknown key `name`; expected one of: circuit_id, classless_routes, client_id, dns_servers, domain_name, domain_search, hostname, ip, mac, mtu, ntp_servers, option, remote_id, routers",
         ),
         (
             "unknown route key",

@@ -35,6 +35,8 @@ const MIN_MTU: i64 = 68;
 const MIN_CLIENT_ID_LEN: usize = 2;
 /// Octets in an Ethernet MAC address.
 const ETHERNET_ADDR_LEN: usize = 6;
+/// Longest option 82 sub-option value (RFC 3046 §2.0: one length octet).
+const MAX_RELAY_ID_LEN: usize = 255;
 /// Message for a file without subnets.
 const NO_SUBNET: &str = "at least one [[subnet]] is required";
 /// Message for a required key that is absent.
@@ -936,12 +938,30 @@ impl Validator<'_, '_> {
         subnet_routers: &[Ipv4Addr],
     ) -> Option<ReservationConfig> {
         let mark = self.report.count();
-        if raw.mac.is_none() && raw.client_id.is_none() {
+        if raw.mac.is_none()
+            && raw.client_id.is_none()
+            && raw.circuit_id.is_none()
+            && raw.remote_id.is_none()
+        {
             self.report.error(
                 path,
-                "a reservation needs `mac`, `client_id` or both to match a client",
+                "a reservation needs `mac`, `client_id`, `circuit_id` or `remote_id` to match a client",
             );
         }
+        // RFC 3046 §2.0: sub-option values are 1 to 255 octets.
+        let relay_id = |report: &mut Report<'_>, key: &str, v: &Option<String>| {
+            let v = v.as_deref()?;
+            if v.is_empty() || v.len() > MAX_RELAY_ID_LEN {
+                report.error(
+                    &key_path(path, key),
+                    format!("{key} {v:?} must be 1 to {MAX_RELAY_ID_LEN} bytes"),
+                );
+                return None;
+            }
+            Some(Box::<[u8]>::from(v.as_bytes()))
+        };
+        let circuit_id = relay_id(self.report, "circuit_id", &raw.circuit_id);
+        let remote_id = relay_id(self.report, "remote_id", &raw.remote_id);
         let mac = raw
             .mac
             .as_deref()
@@ -1012,6 +1032,8 @@ impl Validator<'_, '_> {
         Some(ReservationConfig {
             mac,
             client_id: client_id.map(Vec::into_boxed_slice),
+            circuit_id,
+            remote_id,
             ip: ip?,
             hostname: raw
                 .hostname

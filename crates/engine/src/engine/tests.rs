@@ -77,6 +77,8 @@ fn config() -> Config {
                     ReservationConfig {
                         mac: Some(HwAddr::ethernet(mac(0xaa))),
                         client_id: None,
+                        circuit_id: None,
+                        remote_id: None,
                         ip: ip("198.18.0.15"),
                         hostname: Some("printer".into()),
                         options: DhcpOptions::default(),
@@ -84,6 +86,8 @@ fn config() -> Config {
                     ReservationConfig {
                         mac: None,
                         client_id: Some(b"\x00cid-res".to_vec().into()),
+                        circuit_id: None,
+                        remote_id: None,
                         ip: ip("198.18.0.200"),
                         hostname: Some("nas".into()),
                         options: res_opts,
@@ -1078,3 +1082,5 @@ fn throughput_of_dora_and_renew() {
         f64::from(N) / renew.as_secs_f64()
     );
 }
+
+mod relay;

@@ -1,0 +1,133 @@
+//! Relay rules: subnet selection by option 118 (RFC 3011), link selection (RFC 3527) and
+//! giaddr; reservations by option 82 circuit-id / remote-id (RFC 3046).
+
+use super::*;
+
+/// Option 82 value with a circuit-id and, optionally, a link-selection sub-option.
+fn rai(circuit: &[u8], link: Option<Ipv4Addr>) -> Vec<u8> {
+    let mut v = vec![1, circuit.len() as u8];
+    v.extend_from_slice(circuit);
+    if let Some(l) = link {
+        v.extend_from_slice(&[5, 4]);
+        v.extend_from_slice(&l.octets());
+    }
+    v
+}
+
+/// The test config plus, in subnet B, a circuit-id reservation (.50) and a remote-id one (.51).
+fn relay_config() -> Config {
+    let mut c = config();
+    let b = &mut c.subnets[1];
+    b.reservations.push(ReservationConfig {
+        mac: None,
+        client_id: None,
+        circuit_id: Some(b"port7".to_vec().into()),
+        remote_id: None,
+        ip: ip("198.18.1.50"),
+        hostname: None,
+        options: DhcpOptions::default(),
+    });
+    b.reservations.push(ReservationConfig {
+        mac: None,
+        client_id: None,
+        circuit_id: None,
+        remote_id: Some(b"modem-9".to_vec().into()),
+        ip: ip("198.18.1.51"),
+        hostname: None,
+        options: DhcpOptions::default(),
+    });
+    c
+}
+
+fn offered(d: &Decision) -> Ipv4Addr {
+    match d.outcome {
+        Outcome::Offered(a) => a,
+        ref o => panic!("no offer: {o:?}"),
+    }
+}
+
+#[test]
+fn subnet_selection_option_118_beats_interface_and_giaddr() {
+    let mut h = Harness::new();
+    // Local (eth0 is in subnet A), but option 118 names subnet B.
+    let d = h.send(&client(1).discover(|b| {
+        b.option_ip(code::SUBNET_SELECTION, ip("198.18.1.0"));
+    }));
+    assert_eq!(d.subnet, Some(net("198.18.1.0/24")));
+    assert!((ip("198.18.1.100")..=ip("198.18.1.102")).contains(&offered(&d)));
+    // Relayed from subnet A, option 118 still wins.
+    let d = h.send(&client(2).discover(|b| {
+        b.set_giaddr(ip("198.18.0.1"))
+            .option_ip(code::SUBNET_SELECTION, ip("198.18.1.7"));
+    }));
+    assert_eq!(d.subnet, Some(net("198.18.1.0/24")));
+    // Option 118 naming no configured subnet: no subnet (never a fallback to giaddr).
+    let d = h.send(&client(3).discover(|b| {
+        b.option_ip(code::SUBNET_SELECTION, ip("198.19.0.1"));
+    }));
+    assert_eq!(d.outcome, Outcome::Ignored(IgnoreReason::NoSubnet));
+}
+
+#[test]
+fn link_selection_sub_option_beats_giaddr_but_not_option_118() {
+    let mut h = Harness::new();
+    // RFC 3527: giaddr in subnet A (where the relay is reachable), the link is subnet B.
+    let d = h.send(&client(1).discover(|b| {
+        b.set_giaddr(ip("198.18.0.1"))
+            .option(code::RELAY_AGENT_INFO, &rai(b"x", Some(ip("198.18.1.0"))));
+    }));
+    assert_eq!(d.subnet, Some(net("198.18.1.0/24")));
+    // The reply still goes to giaddr.
+    assert_eq!(
+        d.reply.as_ref().map(|r| r.dest),
+        Some(ReplyDest::Relay(ip("198.18.0.1")))
+    );
+    let d = h.send(&client(2).discover(|b| {
+        b.set_giaddr(ip("198.18.1.1"))
+            .option_ip(code::SUBNET_SELECTION, ip("198.18.0.0"))
+            .option(code::RELAY_AGENT_INFO, &rai(b"x", Some(ip("198.18.1.0"))));
+    }));
+    assert_eq!(d.subnet, Some(net("198.18.0.0/24")), "option 118 first");
+}
+
+#[test]
+fn circuit_id_and_remote_id_select_reservations() {
+    let mut h = Harness::with(relay_config(), Vec::new());
+    let relayed = |circuit: &'static [u8]| {
+        move |b: &mut MessageBuilder| {
+            b.set_giaddr(ip("198.18.1.1"))
+                .option(code::RELAY_AGENT_INFO, &rai(circuit, None));
+        }
+    };
+    let c = client(1);
+    let d = h.send(&c.discover(relayed(b"port7")));
+    assert_eq!(offered(&d), ip("198.18.1.50"));
+    // The same client through another port gets a pool address.
+    let d = h.send(&client(2).discover(relayed(b"port8")));
+    assert!((ip("198.18.1.100")..=ip("198.18.1.102")).contains(&offered(&d)));
+    // Remote-id (sub-option 2).
+    let d = h.send(&client(3).discover(|b| {
+        b.set_giaddr(ip("198.18.1.1")).option(
+            code::RELAY_AGENT_INFO,
+            &[2, 7, b'm', b'o', b'd', b'e', b'm', b'-', b'9'],
+        );
+    }));
+    assert_eq!(offered(&d), ip("198.18.1.51"));
+    // Bind .50, then renew by unicast (no relay, no option 82): still ACKed.
+    let d = h.send(&c.packet(MessageType::Request, |b| {
+        relayed(b"port7")(b);
+        b.option_ip(code::SERVER_ID, ip("198.18.0.1"))
+            .option_ip(code::REQUESTED_IP, ip("198.18.1.50"));
+    }));
+    assert_eq!(d.outcome, Outcome::Acked(ip("198.18.1.50")));
+    let d = h.send(&c.packet(MessageType::Request, |b| {
+        b.set_giaddr(ip("198.18.1.1")).set_ciaddr(ip("198.18.1.50"));
+    }));
+    assert_eq!(d.outcome, Outcome::Acked(ip("198.18.1.50")));
+    // Another client cannot take the circuit reservation without the circuit-id.
+    let d = h.send(&client(4).discover(|b| {
+        b.set_giaddr(ip("198.18.1.1"))
+            .option_ip(code::REQUESTED_IP, ip("198.18.1.50"));
+    }));
+    assert_ne!(offered(&d), ip("198.18.1.50"));
+}
