@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use hyperdhcp_engine::ConflictChange;
 use hyperdhcp_engine::UnixTime;
 use hyperdhcp_store::{LeaseStore, StoreError};
 
@@ -35,6 +36,8 @@ enum Job {
         /// Most rows to delete.
         limit: usize,
     },
+    /// Persist conflict records (issue 5; rare, so their own small transaction).
+    Conflicts(Vec<ConflictChange>),
 }
 
 /// A finished job, handed back to the loop.
@@ -50,6 +53,8 @@ pub enum Done {
     },
     /// A history prune finished: rows deleted, or the error.
     PruneHistory(Result<usize, StoreError>),
+    /// Conflict records persisted, or the error.
+    Conflicts(Result<(), StoreError>),
 }
 
 /// Handle to the committer thread, owned by the serving loop.
@@ -137,6 +142,19 @@ impl Committer {
         sent
     }
 
+    /// Queues conflict records to persist (counted with the prunes: small side jobs); false
+    /// if the thread is gone.
+    pub fn submit_conflicts(&mut self, changes: Vec<ConflictChange>) -> bool {
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|tx| tx.send(Job::Conflicts(changes)).is_ok());
+        if sent {
+            self.prunes_in_flight += 1;
+        }
+        sent
+    }
+
     /// The next finished job: waits for one when `block` (returns `None` at once if nothing is
     /// in flight), else returns only what is already there.
     pub fn next_done(&mut self, block: bool) -> Option<Done> {
@@ -158,7 +176,7 @@ impl Committer {
         };
         match done {
             Done::Commit { .. } => self.commits_in_flight -= 1,
-            Done::PruneHistory(_) => self.prunes_in_flight -= 1,
+            Done::PruneHistory(_) | Done::Conflicts(_) => self.prunes_in_flight -= 1,
         }
         Some(done)
     }
@@ -198,5 +216,6 @@ fn run_job(store: &mut dyn LeaseStore, job: Job) -> Done {
         Job::PruneHistory { before, limit } => {
             Done::PruneHistory(store.prune_history(before, limit))
         }
+        Job::Conflicts(changes) => Done::Conflicts(store.commit_conflicts(&changes)),
     }
 }

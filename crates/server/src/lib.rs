@@ -19,6 +19,13 @@
 //! and `try_send`s them onto the bounded bus of `hyperdhcp-events`; [`metrics`] reads the
 //! loop's atomics at scrape time and [`http`] serves `/metrics`, `/healthz`, `/readyz`.
 //!
+//! Conflict detection (issue 5, [`probing`] over [`probe`]): an OFFER of a dynamic address is
+//! parked while an ARP probe (local links) or ICMP echo (relayed) runs on sockets opened once at
+//! start-up; the loop polls their descriptors with the DHCP sockets and goes on serving. A
+//! timeout releases the OFFER; an answer records a conflict in the engine (persisted through
+//! the committer thread) and the DISCOVER is handled again. SIGHUP also re-reads the store's
+//! conflict records (so `hyperdhcp conflicts clear` applies without a restart).
+//!
 //! Interface set changes on reload: sockets are opened for added interfaces and closed for
 //! removed ones; if a new socket cannot be opened, the whole reload is refused and the old
 //! config stays. `store.path` changes need a restart.
@@ -36,6 +43,7 @@ pub mod logfmt;
 pub mod metrics;
 pub mod observe;
 pub mod probe;
+pub mod probing;
 pub mod server;
 pub mod socket;
 pub mod sys;

@@ -21,6 +21,7 @@ use crate::counters::{Counters, DropReason};
 use crate::emit::Emitter;
 use crate::history;
 use crate::logfmt::log_decision;
+use crate::probing::{Probing, Released};
 use crate::socket::{self, ListenSocket};
 use crate::sys::{self, Datagram, RecvBatch, SendBatch};
 
@@ -79,6 +80,8 @@ pub struct Server {
     next_prune: UnixTime,
     /// Hook events and metrics taps (inert unless [`Server::attach`] was called).
     emitter: Emitter,
+    /// Conflict probes before OFFERs (issue 5) and the DISCOVERs parked behind them.
+    probing: Probing,
 }
 
 impl Server {
@@ -96,7 +99,14 @@ impl Server {
             source: Box::new(source),
         })?;
         let n = leases.len();
-        let engine = Engine::new(Arc::new(config), leases, clock::now());
+        // Issue 5: conflict records survive restarts (a missing table reads as none).
+        let conflicts = store.load_conflicts().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot load conflict records; starting without them");
+            Vec::new()
+        });
+        let probing = Probing::start(&config);
+        let mut engine = Engine::new(Arc::new(config), leases, clock::now());
+        engine.load_conflicts(conflicts, clock::now());
         tracing::info!(
             "loaded {n} leases from {} in {} ms",
             store_path.display(),
@@ -128,6 +138,7 @@ impl Server {
             next_drop_warn: 0,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
             emitter: Emitter::default(),
+            probing,
         };
         server.refresh_addrs(false)?;
         for s in &server.sockets {
@@ -167,7 +178,16 @@ impl Server {
                 self.settle();
                 self.reload(clock::now());
             }
-            let timeout = if stopping { 0 } else { POLL_TIMEOUT_MS };
+            let timeout = if stopping {
+                0
+            } else {
+                // Wake up for the next probe deadline (a parked OFFER is due then).
+                self.probing
+                    .poll_timeout_ms(clock::mono_ms())
+                    .map_or(POLL_TIMEOUT_MS, |ms| {
+                        POLL_TIMEOUT_MS.min(i32::try_from(ms).unwrap_or(i32::MAX))
+                    })
+            };
             sys::poll_readable(&mut self.pollfds, timeout).map_err(ServerError::Poll)?;
             let now = clock::now();
             // A commit came back: send its ACKs and start the next one before reading more.
@@ -211,6 +231,7 @@ impl Server {
                 next_expire = now + EXPIRE_INTERVAL_SECS;
                 self.emitter.snapshot(&self.engine, now);
             }
+            self.poll_probes(now);
             self.flush_at(now, stopping);
             if now >= self.next_prune {
                 self.start_prune(now);
@@ -261,6 +282,7 @@ impl Server {
                     &mut self.engine,
                     &mut self.batch,
                     &mut self.emitter,
+                    &mut self.probing,
                     &self.counters,
                     sock,
                     i,
@@ -353,6 +375,10 @@ impl Server {
                 elapsed,
             } => self.finish_commit(batch, result.map_err(Some), elapsed),
             Done::PruneHistory(result) => self.finish_prune(result),
+            Done::Conflicts(Err(e)) => {
+                tracing::error!(error = %e, "persisting conflict records failed");
+            }
+            Done::Conflicts(Ok(())) => {}
         }
     }
 
@@ -489,11 +515,98 @@ impl Server {
         Ok(())
     }
 
+    // === conflict detection (issue 5) ===
+
+    /// Ends the probes that were answered or timed out: released OFFERs go into the batch (a
+    /// conflict already made the engine pick and park another candidate); then the conflict
+    /// changes go to the store and the log.
+    fn poll_probes(&mut self, now: UnixTime) {
+        let probe_ready = {
+            let n = self.sockets.len();
+            let m = self.pollfds.len().saturating_sub(1);
+            self.pollfds
+                .get(n..m)
+                .is_some_and(|p| p.iter().any(|p| p.revents & libc::POLLIN != 0))
+        };
+        if probe_ready || self.probing.parked() > 0 {
+            let mut released = Vec::new();
+            self.probing
+                .poll(&mut self.engine, clock::mono_ms(), now, &mut released);
+            for r in released {
+                self.deliver_probed(r, now);
+            }
+        }
+        self.drain_conflicts();
+    }
+
+    /// A decision that waited for probes: logged, recorded and batched like a fresh one.
+    fn deliver_probed(&mut self, r: Released, now: UnixTime) {
+        let Ok(msg) = Message::parse(&r.packet) else {
+            return;
+        };
+        // A reload may have shifted socket indices: find the interface by name.
+        let socket_idx = self
+            .sockets
+            .iter()
+            .position(|s| s.name == r.interface)
+            .unwrap_or(r.socket_idx);
+        self.emitter
+            .on_decision(&msg, &r.decision, &r.interface, &self.engine, now);
+        if self.engine.config().store.history_retention > 0 {
+            history::record(&msg, &r.decision, now, &mut self.batch.history);
+        }
+        log_decision(&msg, msg.message_type(), &r.interface, &r.decision);
+        if let Outcome::Ignored(reason) = r.decision.outcome {
+            self.counters.count_ignored(reason);
+        }
+        self.batch.push(socket_idx, r.decision);
+    }
+
+    /// Conflict changes (probe answers, DECLINEs, holds ended): persisted on the committer
+    /// thread and logged. Hook point for `conflict.*` events: the events crate defines
+    /// `conflict.detected` / `conflict.resolved`; the emitter does not consume them yet.
+    fn drain_conflicts(&mut self) {
+        let changes = self.engine.take_conflict_changes();
+        if changes.is_empty() {
+            return;
+        }
+        for c in &changes {
+            tracing::info!(
+                event = c.kind.as_str(),
+                ip = %c.conflict.ip,
+                method = c.conflict.method.as_str(),
+                responder = %c.conflict.mac_display(),
+                count = c.conflict.count,
+                permanent = c.conflict.permanent,
+                "conflict"
+            );
+        }
+        if !self.committer.submit_conflicts(changes) {
+            tracing::error!("persisting conflict records failed: the committer thread has stopped");
+        }
+    }
+
+    /// SIGHUP: re-reads the conflict records from the store, so `hyperdhcp conflicts clear`
+    /// takes effect without a restart.
+    fn reload_conflicts(&mut self, now: UnixTime) {
+        match hyperdhcp_store::SqliteStore::open_read_only(&self.store_path)
+            .and_then(|mut s| s.load_conflicts())
+        {
+            Ok(records) => {
+                let n = records.len();
+                self.engine.load_conflicts(records, now);
+                tracing::info!(records = n, "conflict records re-read");
+            }
+            Err(e) => tracing::warn!(error = %e, "keeping the conflict records in memory"),
+        }
+    }
+
     fn rebuild_pollfds(&mut self) {
         self.pollfds = self
             .sockets
             .iter()
             .map(|s| sys::pollfd_in(s.fd()))
+            .chain(self.probing.fds().into_iter().map(sys::pollfd_in))
             .chain([sys::pollfd_in(self.committer.wake_fd())])
             .collect();
     }
@@ -554,7 +667,9 @@ impl Server {
         }
         self.sockets.extend(opened);
         self.rebuild_pollfds();
+        self.probing.reconfigure(&new);
         self.engine.reconfigure(Arc::new(new), now);
+        self.reload_conflicts(now);
         if let Err(e) = self.refresh_addrs(true) {
             tracing::warn!(error = %e, "keeping the previous interface addresses");
         }
@@ -609,6 +724,7 @@ fn handle_datagram(
     engine: &mut Engine,
     batch: &mut Batch,
     emitter: &mut Emitter,
+    probing: &mut Probing,
     counters: &Counters,
     sock: &ListenSocket,
     socket_idx: usize,
@@ -640,6 +756,18 @@ fn handle_datagram(
     };
     emitter.note_read();
     let decision = engine.handle(&msg, &ctx, now);
+    // Issue 5: an OFFER of a dynamic address waits for its probe (logged when released).
+    let Some(decision) = probing.intercept(
+        engine,
+        &msg,
+        d.data,
+        &ctx,
+        socket_idx,
+        decision,
+        clock::mono_ms(),
+    ) else {
+        return;
+    };
     emitter.on_decision(&msg, &decision, &sock.name, engine, now);
     if engine.config().store.history_retention > 0 {
         history::record(&msg, &decision, now, &mut batch.history);
@@ -796,6 +924,7 @@ mod tests {
             next_drop_warn: 0,
             next_prune: T0,
             emitter: Emitter::default(),
+            probing: Probing::with_io(None, Default::default()),
         };
         (server, commits)
     }
@@ -810,6 +939,7 @@ mod tests {
             &mut server.engine,
             &mut server.batch,
             &mut server.emitter,
+            &mut server.probing,
             &server.counters,
             sock,
             DETACHED,

@@ -1,0 +1,483 @@
+//! Probe-before-OFFER in the serving loop (issue 5): an OFFER of a dynamic address is parked
+//! while its probe runs; the loop goes on serving. Free (timeout) → the OFFER is released;
+//! in use → the conflict is recorded in the engine and the DISCOVER handled again, which picks
+//! another candidate (probed in turn).
+//!
+//! Without CAP_NET_RAW the sockets cannot be opened: one loud warning at start-up, and the
+//! server offers without probing.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::RawFd;
+
+use hyperdhcp_engine::config::{ConflictDetectionConfig, ProbeMethod};
+use hyperdhcp_engine::{Config, Decision, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_wire::Message;
+use ipnet::Ipv4Net;
+
+use crate::probe::{ProbeIo, ProbeKind, ProbeOutcome, Prober, RawProbeIo, Resolved};
+
+/// Most DISCOVERs parked at once; past it new ones are dropped (the client retransmits), so a
+/// flood cannot grow memory without bound.
+pub const MAX_PARKED: usize = 4_096;
+/// Most candidates probed for one DISCOVER before giving up on it (every one answered).
+pub const MAX_ATTEMPTS: u32 = 8;
+/// The warning logged once when probing is enabled but the sockets cannot be opened.
+pub const NO_RAW_WARNING: &str = "CONFLICT DETECTION DISABLED: cannot open raw ARP/ICMP sockets \
+     (CAP_NET_RAW missing?); offering addresses WITHOUT probing them first";
+
+/// A DISCOVER whose OFFER waits for a probe.
+#[derive(Debug)]
+struct Parked {
+    /// Probe id.
+    id: u64,
+    /// The candidate being probed.
+    ip: Ipv4Addr,
+    /// Socket the request came in on.
+    socket_idx: usize,
+    /// Its interface name and addresses then (the request is handled again on a conflict).
+    interface: String,
+    addrs: Vec<Ipv4Net>,
+    /// Datagram source.
+    source: SocketAddrV4,
+    /// The raw request.
+    packet: Vec<u8>,
+    /// The decision (OFFER) held back.
+    decision: Decision,
+    /// Candidates probed so far for this request.
+    attempts: u32,
+}
+
+/// A decision ready to go into the batch: the socket index and the raw request (for logs,
+/// history and events).
+#[derive(Debug)]
+pub struct Released {
+    /// Socket the request came in on.
+    pub socket_idx: usize,
+    /// Receiving interface name.
+    pub interface: String,
+    /// The raw request.
+    pub packet: Vec<u8>,
+    /// The decision to push.
+    pub decision: Decision,
+}
+
+/// The loop's probing state.
+pub struct Probing {
+    /// `None` when disabled or when the sockets could not be opened.
+    prober: Option<Prober<Box<dyn ProbeIo>>>,
+    cfg: ConflictDetectionConfig,
+    parked: Vec<Parked>,
+    resolved: Vec<Resolved>,
+}
+
+impl std::fmt::Debug for Probing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probing")
+            .field("active", &self.prober.is_some())
+            .field("parked", &self.parked.len())
+            .finish()
+    }
+}
+
+impl Probing {
+    /// Opens the probe sockets when `conflict_detection.enabled`; logs [`NO_RAW_WARNING`]
+    /// (error level) when they cannot be opened.
+    pub fn start(config: &Config) -> Self {
+        let cfg = config.conflict_detection.clone();
+        if !cfg.enabled {
+            tracing::info!("conflict detection disabled by configuration");
+            return Self::with_io(None, cfg);
+        }
+        match RawProbeIo::open(&config.server.interfaces) {
+            Ok(io) => {
+                tracing::info!(
+                    timeout_ms = cfg.timeout_ms,
+                    cache_ttl = cfg.cache_ttl,
+                    "conflict detection: probing offered addresses (ARP on local links, ICMP for relayed)"
+                );
+                Self::with_io(Some(Box::new(io)), cfg)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "{NO_RAW_WARNING}");
+                eprintln!("WARNING: {NO_RAW_WARNING}: {e}");
+                Self::with_io(None, cfg)
+            }
+        }
+    }
+
+    /// Probing over `io` (`None`: never probe).
+    pub fn with_io(io: Option<Box<dyn ProbeIo>>, cfg: ConflictDetectionConfig) -> Self {
+        let prober =
+            io.map(|io| Prober::new(io, cfg.timeout_ms, cfg.cache_ttl.saturating_mul(1_000)));
+        Self {
+            prober,
+            cfg,
+            parked: Vec::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    /// True when probes are sent.
+    pub fn active(&self) -> bool {
+        self.prober.is_some() && self.cfg.enabled
+    }
+
+    /// New settings after SIGHUP (the sockets stay as opened at start-up; disabling stops
+    /// probing, re-enabling needs a restart if they were never opened).
+    pub fn reconfigure(&mut self, config: &Config) {
+        self.cfg = config.conflict_detection.clone();
+        if let Some(p) = &mut self.prober {
+            p.set_timing(
+                self.cfg.timeout_ms,
+                self.cfg.cache_ttl.saturating_mul(1_000),
+            );
+        }
+    }
+
+    /// Descriptors to poll for probe replies.
+    pub fn fds(&self) -> Vec<RawFd> {
+        self.prober.as_ref().map(Prober::fds).unwrap_or_default()
+    }
+
+    /// Milliseconds until the next probe deadline (for the poll timeout).
+    pub fn poll_timeout_ms(&self, now_ms: u64) -> Option<u64> {
+        let d = self.prober.as_ref()?.next_deadline()?;
+        Some(d.saturating_sub(now_ms))
+    }
+
+    /// Number of DISCOVERs waiting for a probe.
+    pub fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// Looks at a fresh decision: returns it to go into the batch now, or `None` when it was
+    /// parked behind a probe (or dropped: a repeat of a parked DISCOVER, or too many parked).
+    #[allow(clippy::too_many_arguments)]
+    pub fn intercept(
+        &mut self,
+        engine: &Engine,
+        msg: &Message<'_>,
+        packet: &[u8],
+        ctx: &RequestContext<'_>,
+        socket_idx: usize,
+        decision: Decision,
+        now_ms: u64,
+    ) -> Option<Decision> {
+        let active = self.active();
+        let Some(prober) = self.prober.as_mut() else {
+            return Some(decision);
+        };
+        match decision.outcome {
+            // A DECLINE says the address is in use: a cached "free" is wrong now.
+            Outcome::Declined(ip) => {
+                prober.invalidate(ip);
+                Some(decision)
+            }
+            Outcome::Acked(ip) if self.cfg.gratuitous_arp && msg.giaddr().is_unspecified() => {
+                if let Ok(mac) = <[u8; 6]>::try_from(msg.chaddr().get(..6).unwrap_or(&[]))
+                    && let Err(e) = prober.announce(ctx.interface, ip, mac)
+                {
+                    tracing::debug!(%ip, error = %e, "gratuitous ARP failed");
+                }
+                Some(decision)
+            }
+            Outcome::Offered(ip) if active => {
+                if engine.is_reserved(ip) && !self.cfg.probe_reservations {
+                    return Some(decision);
+                }
+                if self.parked.iter().any(|p| p.ip == ip) {
+                    // A retransmitted DISCOVER: the parked one answers when its probe ends.
+                    return None;
+                }
+                let kind = match (msg.giaddr().is_unspecified(), self.cfg.method) {
+                    (true, ProbeMethod::Auto | ProbeMethod::Arp) => {
+                        ProbeKind::Arp(ctx.interface.to_string())
+                    }
+                    (false, ProbeMethod::Arp) => return Some(decision),
+                    _ => ProbeKind::Icmp,
+                };
+                if prober.cached_free(ip, now_ms) {
+                    return Some(decision);
+                }
+                if self.parked.len() >= MAX_PARKED {
+                    tracing::debug!(%ip, "too many DISCOVERs waiting for probes: dropped");
+                    return None;
+                }
+                match prober.start(ip, &kind, now_ms) {
+                    Ok(id) => {
+                        self.parked.push(Parked {
+                            id,
+                            ip,
+                            socket_idx,
+                            interface: ctx.interface.to_string(),
+                            addrs: ctx.interface_addrs.to_vec(),
+                            source: ctx.source,
+                            packet: packet.to_vec(),
+                            decision,
+                            attempts: 1,
+                        });
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(%ip, error = %e, "probe could not be sent: offering unprobed");
+                        Some(decision)
+                    }
+                }
+            }
+            _ => Some(decision),
+        }
+    }
+
+    /// Ends probes that got an answer or timed out. Free → the parked OFFER is released into
+    /// `out`; in use → the conflict is recorded in `engine` and the DISCOVER handled again
+    /// (its new OFFER probed in turn, or released when it needs no probe).
+    pub fn poll(
+        &mut self,
+        engine: &mut Engine,
+        now_ms: u64,
+        now: UnixTime,
+        out: &mut Vec<Released>,
+    ) {
+        let Some(prober) = self.prober.as_mut() else {
+            return;
+        };
+        self.resolved.clear();
+        prober.poll(now_ms, &mut self.resolved);
+        let resolved = std::mem::take(&mut self.resolved);
+        for r in &resolved {
+            let Some(pos) = self.parked.iter().position(|p| p.id == r.id) else {
+                continue;
+            };
+            let parked = self.parked.swap_remove(pos);
+            match r.outcome {
+                ProbeOutcome::Free => out.push(Released {
+                    socket_idx: parked.socket_idx,
+                    interface: parked.interface,
+                    packet: parked.packet,
+                    decision: parked.decision,
+                }),
+                ProbeOutcome::InUse { method, mac } => {
+                    let rec = engine.record_conflict(r.ip, method, mac, now);
+                    tracing::warn!(
+                        ip = %r.ip,
+                        method = method.as_str(),
+                        responder = %rec.mac_display(),
+                        count = rec.count,
+                        permanent = rec.permanent,
+                        "address conflict: the address answered a probe; not offering it"
+                    );
+                    self.retry(engine, parked, now_ms, now, out);
+                }
+            }
+        }
+        self.resolved = resolved;
+    }
+
+    /// Handles a parked DISCOVER again after its candidate was found in use.
+    fn retry(
+        &mut self,
+        engine: &mut Engine,
+        parked: Parked,
+        now_ms: u64,
+        now: UnixTime,
+        out: &mut Vec<Released>,
+    ) {
+        if parked.attempts >= MAX_ATTEMPTS {
+            tracing::warn!(
+                attempts = parked.attempts,
+                "every probed candidate was in use: DISCOVER not answered"
+            );
+            return;
+        }
+        let Ok(msg) = Message::parse(&parked.packet) else {
+            return;
+        };
+        let ctx = RequestContext {
+            interface: &parked.interface,
+            interface_addrs: &parked.addrs,
+            source: parked.source,
+        };
+        let decision = engine.handle(&msg, &ctx, now);
+        let before = self.parked.len();
+        if let Some(decision) = self.intercept(
+            engine,
+            &msg,
+            &parked.packet,
+            &ctx,
+            parked.socket_idx,
+            decision,
+            now_ms,
+        ) {
+            out.push(Released {
+                socket_idx: parked.socket_idx,
+                interface: parked.interface.clone(),
+                packet: parked.packet.clone(),
+                decision,
+            });
+        } else if self.parked.len() > before
+            && let Some(p) = self.parked.last_mut()
+        {
+            p.attempts = parked.attempts + 1;
+        }
+    }
+
+    /// Test hook: sends a gratuitous ARP directly.
+    pub fn announce(&mut self, interface: &str, ip: Ipv4Addr, mac: [u8; 6]) -> io::Result<()> {
+        match self.prober.as_mut() {
+            Some(p) => p.announce(interface, ip, mac),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The park → probe → release/retry cycle with the real engine and a fake probe I/O.
+
+    use std::sync::{Arc, Mutex};
+
+    use hyperdhcp_engine::ConflictMethod;
+    use hyperdhcp_wire::{MessageBuilder, MessageType};
+
+    use super::*;
+    use crate::probe::Seen;
+
+    const T0: UnixTime = 1_700_000_000;
+    const FIRST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
+    const SECOND: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 11);
+    const SQUATTER: [u8; 6] = [2, 0, 0, 0, 0, 0x99];
+
+    /// Probes sent, and addresses that answer.
+    #[derive(Default)]
+    struct Net {
+        sent: Vec<Ipv4Addr>,
+        in_use: Vec<Ipv4Addr>,
+        queued: Vec<Seen>,
+    }
+
+    #[derive(Clone, Default)]
+    struct FakeIo(Arc<Mutex<Net>>);
+
+    impl ProbeIo for FakeIo {
+        fn send_arp(&mut self, _: &str, ip: Ipv4Addr) -> io::Result<()> {
+            let mut n = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            n.sent.push(ip);
+            if n.in_use.contains(&ip) {
+                n.queued.push(Seen {
+                    ip,
+                    method: ConflictMethod::Arp,
+                    mac: Some(SQUATTER),
+                });
+            }
+            Ok(())
+        }
+        fn send_icmp(&mut self, ip: Ipv4Addr, _: u16) -> io::Result<()> {
+            self.send_arp("", ip)
+        }
+        fn recv(&mut self, out: &mut Vec<Seen>) {
+            out.append(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()).queued);
+        }
+        fn fds(&self) -> Vec<RawFd> {
+            Vec::new()
+        }
+    }
+
+    fn engine() -> Engine {
+        let text = r#"
+[server]
+interfaces = ["eth0"]
+[conflict_detection]
+timeout = "500ms"
+cache_ttl = "10s"
+[[subnet]]
+cidr = "198.18.0.0/24"
+[[subnet.pool]]
+start = "198.18.0.10"
+end = "198.18.0.19"
+"#;
+        Engine::new(
+            Arc::new(Config::from_toml_str(text).expect("config")),
+            Vec::new(),
+            T0,
+        )
+    }
+
+    fn discover(
+        p: &mut Probing,
+        e: &mut Engine,
+        n: u8,
+        now_ms: u64,
+    ) -> (Option<Decision>, Vec<u8>) {
+        let pkt = MessageBuilder::request(MessageType::Discover, 1, &[2, 0, 0, 0, 0, n]).finish();
+        let msg = Message::parse(&pkt).expect("parse");
+        let addrs = ["198.18.0.1/24".parse().expect("net")];
+        let ctx = RequestContext {
+            interface: "eth0",
+            interface_addrs: &addrs,
+            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+        };
+        let d = e.handle(&msg, &ctx, T0);
+        (p.intercept(e, &msg, &pkt, &ctx, 0, d, now_ms), pkt.clone())
+    }
+
+    fn probing(net: &FakeIo) -> Probing {
+        let cfg = engine().config().conflict_detection.clone();
+        Probing::with_io(Some(Box::new(net.clone())), cfg)
+    }
+
+    #[test]
+    fn offer_waits_for_the_timeout_then_cache_skips_the_probe() {
+        let net = FakeIo::default();
+        let mut p = probing(&net);
+        let mut e = engine();
+        let (d, _) = discover(&mut p, &mut e, 1, 0);
+        assert!(d.is_none(), "parked");
+        assert_eq!(p.poll_timeout_ms(100), Some(400));
+        // A retransmission while parked is absorbed.
+        assert!(discover(&mut p, &mut e, 1, 100).0.is_none());
+        let mut out = Vec::new();
+        p.poll(&mut e, 499, T0, &mut out);
+        assert!(out.is_empty());
+        p.poll(&mut e, 500, T0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].decision.outcome, Outcome::Offered(FIRST));
+        // Same client again within the TTL: answered at once, no second probe.
+        let (d, _) = discover(&mut p, &mut e, 1, 600);
+        assert_eq!(d.map(|d| d.outcome), Some(Outcome::Offered(FIRST)));
+        assert_eq!(net.0.lock().expect("lock").sent, vec![FIRST]);
+    }
+
+    #[test]
+    fn conflict_records_and_offers_the_next_candidate() {
+        let net = FakeIo::default();
+        net.0.lock().expect("lock").in_use.push(FIRST);
+        let mut p = probing(&net);
+        let mut e = engine();
+        assert!(discover(&mut p, &mut e, 1, 0).0.is_none());
+        let mut out = Vec::new();
+        p.poll(&mut e, 1, T0, &mut out);
+        assert!(out.is_empty(), "second candidate parked");
+        let rec = e.conflict(FIRST).expect("recorded");
+        assert_eq!((rec.method, rec.mac), (ConflictMethod::Arp, Some(SQUATTER)));
+        p.poll(&mut e, 501, T0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].decision.outcome, Outcome::Offered(SECOND));
+        assert_eq!(net.0.lock().expect("lock").sent, vec![FIRST, SECOND]);
+        let kinds: Vec<_> = e
+            .take_conflict_changes()
+            .into_iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(kinds, vec![hyperdhcp_engine::ConflictEventKind::Detected]);
+    }
+
+    #[test]
+    fn without_sockets_offers_go_out_unprobed() {
+        let cfg = engine().config().conflict_detection.clone();
+        let mut p = Probing::with_io(None, cfg);
+        let mut e = engine();
+        let (d, _) = discover(&mut p, &mut e, 1, 0);
+        assert_eq!(d.map(|d| d.outcome), Some(Outcome::Offered(FIRST)));
+    }
+}
