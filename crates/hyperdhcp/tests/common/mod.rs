@@ -1021,6 +1021,27 @@ impl Lab {
     pub fn namespace_pids(ns: &str) -> Vec<u32> {
         namespace_pids(ns)
     }
+
+    /// Adds a client namespace linked (veth) to namespace `peer_ns`, where the peer end is
+    /// named `peer_if` and brought up (no address: the caller configures it). For topologies
+    /// such as client → relay → server. Returns the new client's index.
+    pub fn add_client_linked_to(&mut self, peer_ns: &str, peer_if: &str) -> Result<usize> {
+        let i = self.clients.len();
+        let ns = format!("{}-c{i}", self.name);
+        self.add_namespace(&ns)?;
+        let pid = std::process::id();
+        let count = self.name.rsplit('-').next().unwrap_or("0");
+        let ifname = format!("h{pid:x}n{count}c{i}");
+        ensure!(ifname.len() <= 15, "interface name {ifname} too long");
+        ip(&[
+            "-n", &ns, "link", "add", &ifname, "type", "veth", "peer", "name", peer_if, "netns",
+            peer_ns,
+        ])?;
+        ip(&["-n", &ns, "link", "set", &ifname, "up"])?;
+        ip(&["-n", peer_ns, "link", "set", peer_if, "up"])?;
+        self.clients.push(ClientNs { ns, ifname });
+        Ok(i)
+    }
 }
 
 /// PIDs of the processes in namespace `ns` (as `ip netns pids` reports).
