@@ -49,6 +49,13 @@ pub enum Command {
         #[command(subcommand)]
         command: LeasesCommand,
     },
+
+    /// Addresses found in use by another host (ARP/ICMP probes, DECLINE): list or clear them.
+    Conflicts {
+        /// What to do with the conflict records.
+        #[command(subcommand)]
+        command: ConflictsCommand,
+    },
 }
 
 /// `hyperdhcp serve`.
@@ -133,6 +140,61 @@ pub struct LeasesHistoryArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `hyperdhcp conflicts ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCommand {
+    /// List the conflict records: address, method (arp, icmp, client_decline), responder MAC,
+    /// count, held or permanent, first and last detection. Read-only; works while the server
+    /// runs.
+    List(ConflictsListArgs),
+
+    /// Delete the conflict record of one address so it can be offered again. A running server
+    /// applies it on SIGHUP (it re-reads the records then).
+    Clear(ConflictsClearArgs),
+}
+
+/// `hyperdhcp conflicts list`.
+#[derive(Debug, Args)]
+pub struct ConflictsListArgs {
+    /// The lease database (SQLite file).
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub store: Option<PathBuf>,
+
+    /// Take the lease database path from this configuration file's `[store] path`.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hyperdhcp conflicts clear`.
+#[derive(Debug, Args)]
+pub struct ConflictsClearArgs {
+    /// The address whose record to delete.
+    #[arg(value_name = "IP")]
+    pub ip: std::net::Ipv4Addr,
+
+    /// The lease database (SQLite file).
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub store: Option<PathBuf>,
+
+    /// Take the lease database path from this configuration file's `[store] path`.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `hyperdhcp leases list`.

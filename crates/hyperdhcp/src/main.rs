@@ -1,7 +1,8 @@
 //! `hyperdhcp`: the command-line entry point. A thin shell that parses the command line
 //! ([`cli`]) and hands off to one module per subcommand: [`serve`] (the daemon, via
 //! `hyperdhcp_server::serve`), [`check_config`] (validate a TOML file and print every error with
-//! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when) and `bench`
+//! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when), [`conflicts_cmd`] (list/clear
+//! conflict records) and `bench`
 //! (the load generator in `hyperdhcp_bench`). Failures end in one `Error: …` line on stderr and
 //! a non-zero exit status.
 
@@ -9,6 +10,7 @@
 
 mod check_config;
 mod cli;
+mod conflicts_cmd;
 mod history_cmd;
 mod leases_cmd;
 mod serve;
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, LeasesCommand};
+use crate::cli::{Cli, Command, ConflictsCommand, LeasesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,6 +32,12 @@ fn main() -> ExitCode {
         Command::Leases {
             command: LeasesCommand::History(args),
         } => history_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Conflicts {
+            command: ConflictsCommand::List(args),
+        } => conflicts_cmd::list(&args).map(|()| ExitCode::SUCCESS),
+        Command::Conflicts {
+            command: ConflictsCommand::Clear(args),
+        } => conflicts_cmd::clear(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench(&args),
     };
     result.unwrap_or_else(|e| {

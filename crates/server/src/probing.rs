@@ -220,7 +220,7 @@ impl Probing {
                         None
                     }
                     Err(e) => {
-                        tracing::warn!(%ip, error = %e, "probe could not be sent: offering unprobed");
+                        tracing::debug!(%ip, error = %e, "probe could not be sent: offering unprobed");
                         Some(decision)
                     }
                 }
