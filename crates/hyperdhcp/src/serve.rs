@@ -10,6 +10,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormatArg, ServeArgs};
 
+mod logwriter;
+
 /// The configuration used when `serve` is given no `--config`: the lab example.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../examples/lab.toml");
 
@@ -24,7 +26,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(LogFormatArg::Text) => LogFormat::Text,
         None => config.server.log_format,
     };
-    init_tracing(format, &config.server.log_level)?;
+    // Held to the end of `run`: queued log lines are written out before the process exits.
+    let _log_flush = init_tracing(format, &config.server.log_level)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %args.config.as_ref().map_or("(built-in lab.toml)".into(), |p| p.display().to_string()),
@@ -61,24 +64,30 @@ pub fn config_error(heading: &str, errors: ConfigErrors) -> anyhow::Error {
     }
 }
 
-/// Installs the global tracing subscriber on stderr: `RUST_LOG` if set, else `level`.
-fn init_tracing(format: LogFormat, level: &str) -> anyhow::Result<()> {
+/// Installs the global tracing subscriber on stderr: `RUST_LOG` if set, else `level`. Lines go
+/// through a writer thread ([`logwriter`]) so the serving loop never blocks on stderr (one info
+/// line per DHCP decision is tens of thousands of lines per second under load); if stderr cannot
+/// keep up, lines are dropped and counted rather than slowing the server.
+fn init_tracing(format: LogFormat, level: &str) -> anyhow::Result<logwriter::FlushGuard> {
     let filter = match std::env::var(LOG_ENV) {
         Ok(directives) if !directives.is_empty() => EnvFilter::try_new(&directives)
             .with_context(|| format!("invalid {LOG_ENV}={directives:?}"))?,
         _ => EnvFilter::try_new(level)
             .with_context(|| format!("invalid server.log_level {level:?}"))?,
     };
+    let (writer, guard) = logwriter::NonBlockingStderr::spawn(std::io::stderr())
+        .context("cannot start the log writer thread")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         // Colour only for a person at a terminal, never into journald or a log file.
         .with_ansi(std::io::stderr().is_terminal());
     let installed = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
-    installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+    installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))?;
+    Ok(guard)
 }
 
 #[cfg(test)]
