@@ -1103,3 +1103,31 @@ impl Drop for Lab {
         }
     }
 }
+
+// === metrics endpoint ===
+
+/// Default metrics listener port (`metrics.listen` = 127.0.0.1:9167).
+pub const METRICS_PORT: u16 = 9167;
+
+impl Lab {
+    /// GETs `path` from the server's metrics listener (127.0.0.1:9167 inside the server
+    /// namespace, with busybox wget); `Ok(None)` when the request fails (e.g. a 503).
+    pub fn http_get(&self, path: &str) -> Result<Option<String>> {
+        let url = format!("http://127.0.0.1:{METRICS_PORT}{path}");
+        let out =
+            run_output(Lab::cmd(&self.srv_ns, "busybox").args(["wget", "-q", "-O", "-", &url]))?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
+}
+
+/// The value of the sample `series` (name plus labels exactly as exposed, e.g.
+/// `hyperdhcp_packets_received_total{type="discover"}`) in a metrics exposition.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}
