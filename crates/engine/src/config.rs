@@ -68,6 +68,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[conflict_detection]`: probes before OFFER and the conflict table.
     pub conflict_detection: ConflictDetectionConfig,
+    /// `[[class]]`, in file order (at most [`MAX_CLASSES`]); later classes' options override
+    /// earlier ones'.
+    pub classes: Vec<ClassConfig>,
 }
 
 /// Log line format.
@@ -287,6 +290,50 @@ pub struct SubnetConfig {
     /// Options sent to every client of this subnet (includes 1 subnet mask and 28 broadcast
     /// address derived from `cidr` unless configured).
     pub options: DhcpOptions,
+    /// `always_send`: option codes sent even when the client did not request them (besides
+    /// the basic ones: 1, 3, 6, 12, 15, 28).
+    pub always_send: Vec<u8>,
+}
+
+/// Most `[[class]]` tables (matched classes are kept as a 64-bit set per request).
+pub const MAX_CLASSES: usize = 64;
+
+/// `[[class]]`: a set of clients recognised by what they send, with its own options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassConfig {
+    /// `name`, unique; what `pool.classes` and `explain` use.
+    pub name: String,
+    /// `match`: every given condition must hold.
+    pub matcher: ClassMatch,
+    /// `next_server`: siaddr of replies (RFC 2131 §2: the next server in the boot process,
+    /// e.g. the TFTP server of PXE clients).
+    pub next_server: Option<Ipv4Addr>,
+    /// `boot_file`: the `file` header field, and option 67 (RFC 2132 §9.5).
+    pub boot_file: Option<String>,
+    /// Options for clients of this class (`tftp_server_name` → 66, `boot_file` → 67, the
+    /// usual option keys, `[[class.option]]`).
+    pub options: DhcpOptions,
+    /// `always_send`: option codes sent even when the client did not request them.
+    pub always_send: Vec<u8>,
+}
+
+/// `class.match`: conditions on the request; text conditions are globs (`*`, `?`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClassMatch {
+    /// `vendor_class`: option 60 (RFC 2132 §9.13).
+    pub vendor_class: Option<String>,
+    /// `user_class`: option 77 (RFC 3004), the whole value or any one class in it.
+    pub user_class: Option<String>,
+    /// `mac_prefix`: leading octets of chaddr (`"02:00:00"`).
+    pub mac_prefix: Option<Vec<u8>>,
+    /// `circuit_id`: option 82 sub-option 1 (RFC 3046).
+    pub circuit_id: Option<String>,
+    /// `remote_id`: option 82 sub-option 2.
+    pub remote_id: Option<String>,
+    /// `hostname`: option 12.
+    pub hostname: Option<String>,
+    /// `client_arch`: option 93 (RFC 4578 §2.1), e.g. 0 BIOS, 7 and 9 x64 UEFI.
+    pub client_arch: Option<u16>,
 }
 
 /// `[[subnet.pool]]`: an inclusive address range.

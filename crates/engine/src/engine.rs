@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, RelayAgentInfo, code};
 use ipnet::Ipv4Net;
 
+use crate::classes::{self, ClassSet};
 use crate::config::{Config, ReservationConfig, SubnetConfig};
 use crate::conflict::{Conflict, ConflictChange, ConflictMethod, ConflictTable};
 use crate::decision::{Decision, IgnoreReason, Outcome, RequestContext};
@@ -44,6 +45,8 @@ pub(crate) struct Incoming<'r, 'a> {
     pub(crate) rai: Option<Cow<'a, [u8]>>,
     /// Index of the selected subnet.
     pub(crate) subnet: Option<usize>,
+    /// The classes the request matched (evaluated once, in `handle`).
+    pub(crate) classes: ClassSet,
     /// The current time.
     pub(crate) now: UnixTime,
 }
@@ -100,6 +103,34 @@ impl Incoming<'_, '_> {
     }
 }
 
+/// Derives what every handler needs from a request: identity, relay info, subnet, classes.
+/// `None` when chaddr is longer than 16 bytes.
+pub(crate) fn incoming<'r, 'a>(
+    config: &Config,
+    msg: &'r Message<'a>,
+    ctx: &'r RequestContext<'r>,
+    now: UnixTime,
+) -> Option<Incoming<'r, 'a>> {
+    let hw = HwAddr::new(msg.htype(), msg.chaddr())?;
+    // RFC 2132 §9.14: a client identifier is at least 2 bytes; ignore an empty one.
+    let cid = msg.client_id().filter(|c| !c.is_empty());
+    let rai = msg.relay_agent_info();
+    let mut inc = Incoming {
+        msg,
+        ctx,
+        hw,
+        cid,
+        subnet: select_subnet(config, msg, rai.as_deref(), ctx),
+        classes: 0,
+        rai,
+        now,
+    };
+    if !config.classes.is_empty() {
+        inc.classes = classes::evaluate(&config.classes, msg, &inc.hw, &inc.relay());
+    }
+    Some(inc)
+}
+
 /// A decision with no reply and no change.
 pub(crate) fn ignored(reason: IgnoreReason, subnet: Option<Ipv4Net>) -> Decision {
     Decision {
@@ -154,20 +185,8 @@ impl Engine {
         let Some(msg_type) = msg.message_type() else {
             return ignored(IgnoreReason::BadMessageType, None);
         };
-        let Some(hw) = HwAddr::new(msg.htype(), msg.chaddr()) else {
+        let Some(inc) = incoming(&config, msg, ctx, now) else {
             return ignored(IgnoreReason::MissingField, None);
-        };
-        // RFC 2132 §9.14: a client identifier is at least 2 bytes; ignore an empty one.
-        let cid = msg.client_id().filter(|c| !c.is_empty());
-        let rai = msg.relay_agent_info();
-        let inc = Incoming {
-            msg,
-            ctx,
-            hw,
-            cid,
-            subnet: select_subnet(&config, msg, rai.as_deref(), ctx),
-            rai,
-            now,
         };
         match msg_type {
             MessageType::Discover => discover::handle(self, &config, &inc),
@@ -367,6 +386,8 @@ impl Engine {
         OptionSource {
             subnet: inc.subnet_cfg(config),
             reservation: self.reservation(config, inc),
+            classes: &config.classes,
+            matched: inc.classes,
         }
     }
 

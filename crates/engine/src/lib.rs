@@ -6,7 +6,8 @@
 //! sends `Decision::reply`.
 //!
 //! Map: [`config`] (TOML → validated [`Config`]), [`lease`] (records), [`decision`] (what a
-//! request produces), [`engine`] (dispatch + shared allocation rules). Internals: `table`
+//! request produces), [`engine`] (dispatch + shared allocation rules), [`classes`] (client classes), [`explain`]
+//! (why a request gets what it gets). Internals: `table`
 //! (leases and offers indexed by IP and client), `pool` (bitmap + reuse-queue allocator,
 //! reservations), `select` (subnet and server-id choice), `reply` (encoding and RFC 2131 §4.1
 //! addressing), `conflict` (addresses found in use, held back from allocation), and one module
@@ -15,10 +16,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod classes;
 pub mod config;
 pub mod conflict;
 pub mod decision;
 pub mod engine;
+pub mod explain;
 pub mod lease;
 
 mod decline;
@@ -35,4 +38,5 @@ pub use config::{Config, ConfigError, ConfigErrors};
 pub use conflict::{Conflict, ConflictChange, ConflictEventKind, ConflictMethod};
 pub use decision::{Decision, IgnoreReason, Outcome, Reply, ReplyDest, RequestContext};
 pub use engine::Engine;
+pub use explain::{ExplainedOption, Explanation};
 pub use lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};

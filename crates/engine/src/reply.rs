@@ -4,7 +4,8 @@ use std::net::Ipv4Addr;
 
 use hyperdhcp_wire::{FLAG_BROADCAST, Message, MessageBuilder, MessageType, code};
 
-use crate::config::{ReservationConfig, SubnetConfig};
+use crate::classes::ClassSet;
+use crate::config::{ClassConfig, ReservationConfig, SubnetConfig};
 use crate::decision::{Reply, ReplyDest};
 use crate::lease::HwAddr;
 
@@ -24,6 +25,9 @@ const ENGINE_OPTIONS: [u8; 13] = [
     code::RELAY_AGENT_INFO,
     code::END,
 ];
+
+/// Size of the BOOTP `file` header field (RFC 951); a name must leave room for its NUL.
+const BOOT_FILE_FIELD_LEN: usize = 128;
 
 /// Lease timers carried by OFFER and ACK (options 51, 58, 59; RFC 2131 §4.4.5).
 #[derive(Clone, Copy, Debug)]
@@ -47,18 +51,59 @@ impl LeaseTimes {
     }
 }
 
-/// Where configured option values come from: reservation overrides, then the subnet.
+/// Options sent even when the client's parameter request list omits them: the basic
+/// network configuration every client needs (RFC 2131 §4.3.1 lets the server add options).
+const ALWAYS_SENT: [u8; 6] = [
+    code::SUBNET_MASK,
+    code::ROUTER,
+    code::DNS_SERVERS,
+    code::HOSTNAME,
+    code::DOMAIN_NAME,
+    code::BROADCAST_ADDRESS,
+];
+
+/// Where a configured option value came from (what `explain` prints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionOrigin {
+    /// Derived from the subnet (option 1 from its prefix length).
+    Derived,
+    /// The subnet's configuration.
+    Subnet,
+    /// The class at this index of `Config::classes`.
+    Class(usize),
+    /// The client's reservation.
+    Reservation,
+}
+
+/// Where configured option values come from: reservation overrides classes (later classes
+/// override earlier ones), which override the subnet.
 #[derive(Clone, Copy)]
 pub(crate) struct OptionSource<'c> {
     /// The selected subnet.
     pub(crate) subnet: Option<&'c SubnetConfig>,
     /// The client's reservation in that subnet.
     pub(crate) reservation: Option<&'c ReservationConfig>,
+    /// Every configured class.
+    pub(crate) classes: &'c [ClassConfig],
+    /// The classes the request matched.
+    pub(crate) matched: ClassSet,
 }
 
 impl<'c> OptionSource<'c> {
-    /// Value of `code` for this client; `mask` backs the derived subnet mask.
-    fn lookup<'m>(&self, code: u8, mask: &'m [u8; 4]) -> Option<&'m [u8]>
+    /// The matched classes, last in config order first (the winning order).
+    fn matched_rev(&self) -> impl Iterator<Item = (usize, &'c ClassConfig)> + '_ {
+        let matched = self.matched;
+        self.classes
+            .iter()
+            .enumerate()
+            .take(64)
+            .rev()
+            .filter(move |(i, _)| matched & (1 << i) != 0)
+    }
+
+    /// Value of `code` for this client and where it came from; `mask` backs the derived
+    /// subnet mask.
+    fn lookup<'m>(&self, code: u8, mask: &'m [u8; 4]) -> Option<(&'m [u8], OptionOrigin)>
     where
         'c: 'm,
     {
@@ -67,53 +112,89 @@ impl<'c> OptionSource<'c> {
         }
         if let Some(r) = self.reservation {
             if let Some(v) = r.options.get(code) {
-                return Some(v);
+                return Some((v, OptionOrigin::Reservation));
             }
             // Reservation host name → option 12.
             if code == code::HOSTNAME
                 && let Some(h) = &r.hostname
             {
-                return Some(h.as_bytes());
+                return Some((h.as_bytes(), OptionOrigin::Reservation));
+            }
+        }
+        for (i, c) in self.matched_rev() {
+            if let Some(v) = c.options.get(code) {
+                return Some((v, OptionOrigin::Class(i)));
             }
         }
         let s = self.subnet?;
-        s.options.get(code).or_else(|| {
+        match s.options.get(code) {
+            Some(v) => Some((v, OptionOrigin::Subnet)),
             // Option 1 derived from the subnet when the config did not set it.
-            (code == code::SUBNET_MASK).then_some(&mask[..])
-        })
+            None => (code == code::SUBNET_MASK).then_some((&mask[..], OptionOrigin::Derived)),
+        }
     }
 
-    /// Emits configured options: those in the client's parameter request list first, in its
-    /// order (RFC 2131 §4.3.1 / RFC 2132 §9.8), then every other configured option.
-    fn emit(&self, b: &mut MessageBuilder, prl: Option<&[u8]>) {
+    /// True when `code` goes out although the client did not ask for it.
+    fn always_sent(&self, code: u8) -> bool {
+        ALWAYS_SENT.contains(&code)
+            || self.subnet.is_some_and(|s| s.always_send.contains(&code))
+            || self
+                .matched_rev()
+                .any(|(_, c)| c.always_send.contains(&code))
+    }
+
+    /// Calls `f` for each option of the reply, in reply order: those in the client's
+    /// parameter request list first, in its order (RFC 2131 §4.3.1 / RFC 2132 §9.8), then
+    /// the configured ones it did not ask for that are always sent (every configured option
+    /// when the client sent no list at all).
+    pub(crate) fn for_each(&self, prl: Option<&[u8]>, mut f: impl FnMut(u8, &[u8], OptionOrigin)) {
         let mask = self.subnet.map_or([0; 4], |s| s.cidr.netmask().octets());
         let mut done = [false; 256];
         for &c in prl.unwrap_or_default() {
             let seen = done.get_mut(usize::from(c));
             if let Some(seen @ false) = seen
-                && let Some(v) = self.lookup(c, &mask)
+                && let Some((v, origin)) = self.lookup(c, &mask)
             {
-                b.option(c, v);
+                f(c, v, origin);
                 *seen = true;
             }
         }
         let res = self.reservation.map(|r| r.options.iter());
+        let classes = self.matched_rev().flat_map(|(_, c)| c.options.iter());
         let sub = self.subnet.map(|s| s.options.iter());
         let extra = [code::SUBNET_MASK, code::HOSTNAME].into_iter();
         let codes = res
             .into_iter()
             .flatten()
             .map(|(c, _)| c)
+            .chain(classes.map(|(c, _)| c))
             .chain(sub.into_iter().flatten().map(|(c, _)| c))
             .chain(extra);
         for c in codes {
-            if let Some(seen @ false) = done.get_mut(usize::from(c))
-                && let Some(v) = self.lookup(c, &mask)
-            {
-                b.option(c, v);
-                *seen = true;
+            if (prl.is_some() && !self.always_sent(c)) || done.get(usize::from(c)) != Some(&false) {
+                continue;
+            }
+            if let Some((v, origin)) = self.lookup(c, &mask) {
+                f(c, v, origin);
+                if let Some(seen) = done.get_mut(usize::from(c)) {
+                    *seen = true;
+                }
             }
         }
+    }
+
+    /// Emits the options into `b` (see [`OptionSource::for_each`]).
+    fn emit(&self, b: &mut MessageBuilder, prl: Option<&[u8]>) {
+        self.for_each(prl, |c, v, _| {
+            b.option(c, v);
+        });
+    }
+
+    /// siaddr and `file` (RFC 2131 §2) from the last matched class that sets them.
+    pub(crate) fn boot(&self) -> (Option<Ipv4Addr>, Option<&'c str>) {
+        let next = self.matched_rev().find_map(|(_, c)| c.next_server);
+        let file = self.matched_rev().find_map(|(_, c)| c.boot_file.as_deref());
+        (next, file)
     }
 }
 
@@ -157,6 +238,14 @@ pub(crate) fn lease_reply(
         .option_u32(code::LEASE_TIME, clamp_u32(times.lease))
         .option_u32(code::RENEWAL_TIME, clamp_u32(times.renewal))
         .option_u32(code::REBINDING_TIME, clamp_u32(times.rebinding));
+    // PXE (RFC 4578 §2, RFC 2131 §2): the boot server and file of the client's class.
+    let (next_server, boot_file) = options.boot();
+    if let Some(a) = next_server {
+        b.set_siaddr(a);
+    }
+    if let Some(f) = boot_file.filter(|f| f.len() < BOOT_FILE_FIELD_LEN) {
+        b.set_file(f.as_bytes());
+    }
     options.emit(&mut b, req.parameter_request_list().as_deref());
     Reply {
         packet: finish(b, req),

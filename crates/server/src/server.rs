@@ -879,11 +879,13 @@ mod tests {
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),
+                always_send: Vec::new(),
             }],
             hooks: Default::default(),
             events: Default::default(),
             metrics: Default::default(),
             conflict_detection: Default::default(),
+            classes: Vec::new(),
         }
     }
 

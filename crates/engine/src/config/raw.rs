@@ -257,6 +257,7 @@ const RESERVATION_NESTED: &[&str] = &["classless_routes", "option"];
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSubnet {
     pub cidr: Option<String>,
+    pub always_send: Option<Vec<i64>>,
     pub interface: Option<String>,
     pub lease_time: Option<RawDuration>,
     pub renewal_time: Option<RawDuration>,
@@ -312,6 +313,60 @@ pub(super) struct RawReservation {
     /// `[[subnet.reservation.option]]`.
     #[serde(skip)]
     pub option: Vec<Option<RawOption>>,
+}
+
+/// `[[class]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClass {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matcher: Option<RawClassMatch>,
+    pub next_server: Option<String>,
+    pub boot_file: Option<String>,
+    pub tftp_server_name: Option<String>,
+    pub always_send: Option<Vec<i64>>,
+    pub routers: Option<Vec<String>>,
+    pub dns_servers: Option<Vec<String>>,
+    pub domain_name: Option<String>,
+    pub domain_search: Option<Vec<String>>,
+    pub ntp_servers: Option<Vec<String>>,
+    pub mtu: Option<i64>,
+    /// `classless_routes`, `None` when the key is absent.
+    #[serde(skip)]
+    pub classless_routes: Option<Vec<Option<RawRoute>>>,
+    /// `[[class.option]]`.
+    #[serde(skip)]
+    pub option: Vec<Option<RawOption>>,
+}
+
+/// `class.match`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClassMatch {
+    pub vendor_class: Option<String>,
+    pub user_class: Option<String>,
+    pub mac_prefix: Option<String>,
+    pub circuit_id: Option<String>,
+    pub remote_id: Option<String>,
+    pub hostname: Option<String>,
+    pub client_arch: Option<i64>,
+}
+
+impl RawClass {
+    /// The option keys of this class.
+    pub(super) fn option_keys(&self) -> OptionKeys<'_> {
+        OptionKeys {
+            routers: self.routers.as_deref(),
+            dns_servers: self.dns_servers.as_deref(),
+            domain_name: self.domain_name.as_deref(),
+            domain_search: self.domain_search.as_deref(),
+            ntp_servers: self.ntp_servers.as_deref(),
+            mtu: self.mtu,
+            classless_routes: self.classless_routes.as_deref(),
+            option: &self.option,
+        }
+    }
 }
 
 /// One `classless_routes` entry.
@@ -393,6 +448,8 @@ pub(super) struct RawDocument {
     pub metrics: Option<super::hooks::RawMetrics>,
     /// `[conflict_detection]`, `None` when absent.
     pub conflict_detection: Option<super::conflict::RawConflictDetection>,
+    /// `[[class]]`, empty when absent.
+    pub class: Vec<Option<RawClass>>,
 }
 
 // === reading ===
@@ -420,6 +477,7 @@ pub(super) fn read_document(report: &mut Report<'_>, text: &str) -> Option<RawDo
             "server" => doc.server = read_table(report, value, "server", &[]),
             "store" => doc.store = read_table(report, value, "store", &[]),
             "subnet" => doc.subnet = Some(read_array(report, value, "subnet", read_subnet)),
+            "class" => doc.class = read_array(report, value, "class", read_class),
             "hooks" => doc.hooks = super::hooks::read_hooks(report, value),
             "events" => doc.events = read_table(report, value, "events", &[]),
             "metrics" => doc.metrics = read_table(report, value, "metrics", &[]),
@@ -432,6 +490,7 @@ pub(super) fn read_document(report: &mut Report<'_>, text: &str) -> Option<RawDo
                 other,
                 key.span(),
                 &[
+                    "class",
                     "conflict_detection",
                     "events",
                     "hooks",
@@ -472,6 +531,27 @@ fn read_subnet(
         subnet.option = read_array(report, v, &key_path(path, "option"), read_leaf);
     }
     Some(subnet)
+}
+
+fn read_class(
+    report: &mut Report<'_>,
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+) -> Option<RawClass> {
+    let mut class: RawClass = read_table(report, value, path, RESERVATION_NESTED)?;
+    let table = value.get_ref().as_table()?;
+    if let Some(v) = table.get("classless_routes") {
+        class.classless_routes = Some(read_array(
+            report,
+            v,
+            &key_path(path, "classless_routes"),
+            read_leaf,
+        ));
+    }
+    if let Some(v) = table.get("option") {
+        class.option = read_array(report, v, &key_path(path, "option"), read_leaf);
+    }
+    Some(class)
 }
 
 fn read_reservation(

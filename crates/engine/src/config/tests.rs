@@ -621,7 +621,7 @@ fn each_error_has_its_path_and_message() {
         (
             "unknown top-level table",
             format!("{SERVER}{SUBNET}[dhcp]\nx = 1\n"),
-            "dhcp: line 5, column 2: unknown key `dhcp`; expected one of: conflict_detection, events, hooks, metrics, server, store, subnet",
+            "dhcp: line 5, column 2: unknown key `dhcp`; expected one of: class, conflict_detection, events, hooks, metrics, server, store, subnet",
         ),
         (
             "unknown server key",

@@ -10,13 +10,14 @@ use hyperdhcp_wire::code;
 use ipnet::Ipv4Net;
 
 use super::raw::{
-    OptionKeys, RawDocument, RawDuration, RawOption, RawPool, RawReservation, RawRoute, RawServer,
-    RawStore, RawSubnet, Report, index_path, key_path,
+    OptionKeys, RawClass, RawClassMatch, RawDocument, RawDuration, RawOption, RawPool,
+    RawReservation, RawRoute, RawServer, RawStore, RawSubnet, Report, index_path, key_path,
 };
 use super::values::{
     DURATION_HINT, MAX_OPTION_LEN, OPTION_TYPES, OptionType, check_dns_name, format_duration,
     parse_duration, parse_hex,
 };
+use super::{ClassConfig, ClassMatch, MAX_CLASSES};
 use super::{
     Config, DEFAULT_DECLINE_HOLD, DEFAULT_HISTORY_RETENTION, DEFAULT_LEASE_TIME, DEFAULT_LOG_LEVEL,
     DEFAULT_OFFER_TIMEOUT, DEFAULT_RECEIVE_BUFFER, DEFAULT_STORE_PATH, DhcpOptions, LogFormat,
@@ -165,6 +166,7 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
         }
     }
     v.check_overlaps();
+    let classes = v.classes(&doc.class);
     let hooks = super::hooks::validate_hooks(v.report, doc.hooks);
     let events = super::hooks::validate_events(v.report, doc.events);
     let metrics = super::hooks::validate_metrics(v.report, doc.metrics);
@@ -179,6 +181,7 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
         events,
         metrics,
         conflict_detection,
+        classes,
     };
     clean.then_some(config)
 }
@@ -507,6 +510,7 @@ impl Validator<'_, '_> {
         if self.report.count() != mark {
             return None;
         }
+        let always_send = self.codes(&key_path(path, "always_send"), raw.always_send.as_deref());
         let (lease_time, renewal_time, rebinding_time) = times?;
         Some(SubnetConfig {
             cidr: cidr?,
@@ -517,7 +521,150 @@ impl Validator<'_, '_> {
             pools,
             reservations,
             options,
+            always_send,
         })
+    }
+
+    /// A list of option codes (1..=254).
+    fn codes(&mut self, path: &str, raw: Option<&[i64]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, &c) in raw.unwrap_or_default().iter().enumerate() {
+            match u8::try_from(c) {
+                Ok(code) if (1..=254).contains(&code) => out.push(code),
+                _ => self.report.error(
+                    &index_path(path, i),
+                    format!("option code {c} is not between 1 and 254"),
+                ),
+            }
+        }
+        out
+    }
+
+    /// `[[class]]`: at most [`MAX_CLASSES`], unique names.
+    fn classes(&mut self, raw: &[Option<RawClass>]) -> Vec<ClassConfig> {
+        if raw.len() > MAX_CLASSES {
+            self.report.error(
+                "class",
+                format!("{} classes; at most {MAX_CLASSES} are supported", raw.len()),
+            );
+        }
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, r) in raw.iter().enumerate() {
+            let path = index_path("class", i);
+            let Some(r) = r else { continue };
+            if let Some(name) = &r.name
+                && let Some(first) = names.insert(name.clone(), path.clone())
+            {
+                self.report.error(
+                    &key_path(&path, "name"),
+                    format!("class name {name:?} is already used by {first}"),
+                );
+            }
+            if let Some(c) = self.class(&path, r) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn class(&mut self, path: &str, raw: &RawClass) -> Option<ClassConfig> {
+        let mark = self.report.count();
+        let name = match raw.name.as_deref() {
+            None => {
+                self.missing(&key_path(path, "name"));
+                None
+            }
+            Some("") => {
+                self.report
+                    .error(&key_path(path, "name"), "must not be empty");
+                None
+            }
+            Some(n) => Some(n.to_owned()),
+        };
+        let mpath = key_path(path, "match");
+        let matcher = match &raw.matcher {
+            None => {
+                self.missing(&mpath);
+                ClassMatch::default()
+            }
+            Some(m) => self.class_match(&mpath, m),
+        };
+        let next_server = raw
+            .next_server
+            .as_deref()
+            .and_then(|t| self.ipv4(&key_path(path, "next_server"), t));
+        let mut options = DhcpOptions::default();
+        self.client_options(path, &raw.option_keys(), None, &mut options);
+        // RFC 2132 §9.4, §9.5: NVT ASCII, at least one octet.
+        for (key, code, value) in [
+            (
+                "tftp_server_name",
+                code::TFTP_SERVER_NAME,
+                &raw.tftp_server_name,
+            ),
+            ("boot_file", code::BOOTFILE_NAME, &raw.boot_file),
+        ] {
+            if let Some(v) = value {
+                if v.is_empty() || v.len() > 255 || !v.is_ascii() {
+                    self.report.error(
+                        &key_path(path, key),
+                        format!("{v:?} must be 1 to 255 ASCII characters"),
+                    );
+                } else {
+                    options.set(code, v.as_bytes().to_vec());
+                }
+            }
+        }
+        let always_send = self.codes(&key_path(path, "always_send"), raw.always_send.as_deref());
+        if self.report.count() != mark {
+            return None;
+        }
+        Some(ClassConfig {
+            name: name?,
+            matcher,
+            next_server,
+            boot_file: raw.boot_file.clone(),
+            options,
+            always_send,
+        })
+    }
+
+    fn class_match(&mut self, path: &str, raw: &RawClassMatch) -> ClassMatch {
+        let mac_prefix = raw.mac_prefix.as_deref().and_then(|t| {
+            let parsed = t.parse::<HwAddr>().ok().map(|h| h.as_bytes().to_vec());
+            if parsed.is_none() {
+                self.report.error(
+                    &key_path(path, "mac_prefix"),
+                    format!("{t:?} is not hex octets such as \"02:00:00\""),
+                );
+            }
+            parsed
+        });
+        let client_arch = raw.client_arch.and_then(|a| match u16::try_from(a) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.report.error(
+                    &key_path(path, "client_arch"),
+                    format!("{a} is not an architecture type (0 to 65535)"),
+                );
+                None
+            }
+        });
+        let m = ClassMatch {
+            vendor_class: raw.vendor_class.clone(),
+            user_class: raw.user_class.clone(),
+            mac_prefix,
+            circuit_id: raw.circuit_id.clone(),
+            remote_id: raw.remote_id.clone(),
+            hostname: raw.hostname.clone(),
+            client_arch,
+        };
+        if m == ClassMatch::default() && raw.mac_prefix.is_none() && raw.client_arch.is_none() {
+            self.report
+                .error(path, "a class needs at least one match condition");
+        }
+        m
     }
 
     fn cidr(&mut self, path: &str, text: &str) -> Option<Ipv4Net> {

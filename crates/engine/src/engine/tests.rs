@@ -94,6 +94,7 @@ fn config() -> Config {
                     },
                 ],
                 options: opts_a,
+                always_send: Vec::new(),
             },
             SubnetConfig {
                 cidr: net("198.18.1.0/24"),
@@ -107,12 +108,14 @@ fn config() -> Config {
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),
+                always_send: Vec::new(),
             },
         ],
         hooks: Default::default(),
         events: Default::default(),
         metrics: Default::default(),
         conflict_detection: Default::default(),
+        classes: Vec::new(),
     }
 }
 
@@ -959,6 +962,7 @@ fn rebuild_one_million_leases_is_fast() {
         }],
         reservations: vec![],
         options: DhcpOptions::default(),
+        always_send: Vec::new(),
     });
     let leases: Vec<Lease> = (1..=N)
         .map(|i| Lease {
@@ -1083,4 +1087,5 @@ fn throughput_of_dora_and_renew() {
     );
 }
 
+mod classes;
 mod relay;
