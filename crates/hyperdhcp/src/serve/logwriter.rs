@@ -1,62 +1,68 @@
-//! Non-blocking log output: the serving loop hands each formatted line to a writer thread
-//! through a bounded queue and never waits on stderr; lines that find the queue full are
-//! dropped and counted (reported on stderr once the writer catches up).
+//! Non-blocking log output: formatted lines are appended to a shared in-memory buffer (a
+//! memcpy under an uncontended lock, no syscall, no wake-up) and a writer thread hands the
+//! whole buffer to stderr every [`FLUSH_INTERVAL`]. The serving loop never waits on stderr;
+//! when stderr falls behind by more than [`MAX_BUFFERED`] bytes, new lines are dropped and
+//! counted, and the count is reported on stderr.
 
 use std::io::{self, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Lines queued for the writer thread before new ones are dropped. At one line per DHCP
-/// decision this absorbs about a second of a saturated server's output.
-pub const QUEUE_LINES: usize = 65_536;
+/// Bytes buffered before new lines are dropped: about 60,000 decision lines, a few seconds of
+/// a saturated server's output.
+pub const MAX_BUFFERED: usize = 16 << 20;
 
-/// Longest [`FlushGuard`] waits for the queue to drain at exit.
-const FLUSH_WAIT: Duration = Duration::from_secs(2);
+/// How often the writer thread writes the buffer out. Waking the writer per line instead costs
+/// a context switch per line when server and writer share a core.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Name of the writer thread.
 const THREAD_NAME: &str = "hyperdhcp-log";
 
-/// What travels to the writer thread.
-enum Msg {
-    /// One formatted line (or several, as one event formatted them).
-    Line(Vec<u8>),
-    /// Flush everything queued before this, then acknowledge.
-    Flush(mpsc::Sender<()>),
+/// State shared by the loggers and the writer thread.
+#[derive(Default)]
+struct Shared {
+    buf: Mutex<Vec<u8>>,
+    dropped: AtomicU64,
+    stop: AtomicBool,
 }
 
-/// The `MakeWriter` handed to `tracing_subscriber::fmt`: every event becomes one queued line.
+/// The `MakeWriter` handed to `tracing_subscriber::fmt` (which formats each event into its own
+/// buffer and writes it with one `write_all`, so events never interleave).
 #[derive(Clone)]
 pub struct NonBlockingStderr {
-    tx: SyncSender<Msg>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
-/// Flushes the queue to stderr when dropped (end of `serve`), waiting at most two seconds.
+/// Stops the writer thread and writes out everything buffered when dropped (end of `serve`).
 pub struct FlushGuard {
-    tx: SyncSender<Msg>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl NonBlockingStderr {
     /// Starts the writer thread over `out` (stderr in production).
     pub fn spawn(out: impl Write + Send + 'static) -> io::Result<(Self, FlushGuard)> {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
-        let dropped = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&dropped);
-        std::thread::Builder::new()
+        let shared = Arc::new(Shared::default());
+        let for_thread = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(move || write_lines(&rx, out, &counter))?;
-        let guard = FlushGuard { tx: tx.clone() };
-        Ok((Self { tx, dropped }, guard))
+            .spawn(move || write_out(&for_thread, out))?;
+        let guard = FlushGuard {
+            shared: Arc::clone(&shared),
+            thread: Some(thread),
+        };
+        Ok((Self { shared }, guard))
     }
 
-    /// Lines dropped so far because the queue was full.
+    /// Lines dropped so far because too much was buffered.
     #[cfg(test)]
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -65,22 +71,24 @@ impl<'a> MakeWriter<'a> for NonBlockingStderr {
 
     fn make_writer(&'a self) -> Self::Writer {
         LineWriter {
-            sink: self,
-            buf: Vec::new(),
+            shared: &self.shared,
         }
     }
 }
 
-/// Collects one event's output; queues it when dropped (the formatter writes an event, then
-/// drops its writer).
+/// Appends what is written to the shared buffer.
 pub struct LineWriter<'a> {
-    sink: &'a NonBlockingStderr,
-    buf: Vec<u8>,
+    shared: &'a Shared,
 }
 
 impl Write for LineWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(bytes);
+        let mut buf = self.shared.buf.lock().unwrap_or_else(|e| e.into_inner());
+        if buf.len() + bytes.len() > MAX_BUFFERED {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            buf.extend_from_slice(bytes);
+        }
         Ok(bytes.len())
     }
 
@@ -89,85 +97,58 @@ impl Write for LineWriter<'_> {
     }
 }
 
-impl Drop for LineWriter<'_> {
-    fn drop(&mut self) {
-        if self.buf.is_empty() {
-            return;
-        }
-        let line = std::mem::take(&mut self.buf);
-        match self.sink.tx.try_send(Msg::Line(line)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.sink.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            // The writer thread is gone (it only stops when its output fails): write directly.
-            Err(TrySendError::Disconnected(Msg::Line(line))) => {
-                let _ = io::stderr().write_all(&line);
-            }
-            Err(TrySendError::Disconnected(Msg::Flush(_))) => {}
-        }
-    }
-}
-
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        let (ack_tx, ack_rx) = mpsc::channel();
-        // Blocking send: at exit it is fine to wait for room in the queue.
-        if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
-            let _ = ack_rx.recv_timeout(FLUSH_WAIT);
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
         }
     }
 }
 
-/// The writer thread: writes lines as they come, flushing whenever the queue is empty, and
-/// reports dropped lines once it has caught up.
-fn write_lines(rx: &Receiver<Msg>, out: impl Write, dropped: &AtomicU64) {
-    let mut out = io::BufWriter::new(out);
+/// The writer thread: every [`FLUSH_INTERVAL`] (or when told to stop) swaps the buffer out
+/// and writes it; reports dropped lines after the lines that made it.
+fn write_out(shared: &Shared, mut out: impl Write) {
+    let mut spare = Vec::new();
     let mut reported = 0;
-    while let Ok(mut msg) = rx.recv() {
-        loop {
-            match msg {
-                Msg::Line(line) => {
-                    if out.write_all(&line).is_err() {
-                        return;
-                    }
-                }
-                Msg::Flush(ack) => {
-                    let _ = out.flush();
-                    let _ = ack.send(());
-                }
-            }
-            match rx.try_recv() {
-                Ok(next) => msg = next,
-                Err(_) => break,
-            }
+    loop {
+        let stopping = shared.stop.load(Ordering::Relaxed);
+        {
+            let mut buf = shared.buf.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::swap(&mut *buf, &mut spare);
         }
-        let now = dropped.load(Ordering::Relaxed);
-        if now != reported {
+        if !spare.is_empty() {
+            // A failed write (stderr closed) loses these lines; keep serving regardless.
+            let _ = out.write_all(&spare);
+            spare.clear();
+        }
+        let dropped = shared.dropped.load(Ordering::Relaxed);
+        if dropped != reported {
             let _ = writeln!(
                 out,
-                "hyperdhcp: {} log lines dropped (log output slower than the server), {now} in total",
-                now - reported
+                "hyperdhcp: {} log lines dropped (log output slower than the server), {dropped} in total",
+                dropped - reported
             );
-            reported = now;
+            reported = dropped;
         }
-        if out.flush().is_err() {
+        let _ = out.flush();
+        if stopping {
             return;
         }
+        std::thread::park_timeout(FLUSH_INTERVAL);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
 
     /// A `Write` into shared memory, for checking what the thread wrote.
     #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
+    struct Captured(Arc<Mutex<Vec<u8>>>);
 
-    impl Write for Shared {
+    impl Write for Captured {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {
             self.0
                 .lock()
@@ -182,12 +163,12 @@ mod tests {
 
     #[test]
     fn lines_arrive_in_order_and_the_guard_flushes_them() {
-        let out = Shared::default();
+        let out = Captured::default();
         let (sink, guard) = NonBlockingStderr::spawn(out.clone()).expect("spawn");
         for i in 0..1000 {
-            let mut w = sink.make_writer();
-            write!(w, "line {i}").expect("write");
-            w.write_all(b"\n").expect("write");
+            sink.make_writer()
+                .write_all(format!("line {i}\n").as_bytes())
+                .expect("write");
         }
         drop(guard);
         let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf8");
@@ -212,17 +193,17 @@ mod tests {
         let gate = Arc::new(Mutex::new(()));
         let held = gate.lock().expect("lock");
         let (sink, guard) = NonBlockingStderr::spawn(Stuck(Arc::clone(&gate))).expect("spawn");
-        let n = QUEUE_LINES + 1000;
+        let line = [b'x'; 1024];
+        let n = MAX_BUFFERED / line.len() * 3;
         for _ in 0..n {
-            // BufWriter holds 8 KiB: lines must be long enough to reach the stuck write.
-            let mut w = sink.make_writer();
-            w.write_all(&[b'x'; 100]).expect("write");
+            sink.make_writer().write_all(&line).expect("write");
         }
-        // The loop above returned although nothing could be written: at least the overflow
-        // beyond the queue (and whatever the thread holds) was dropped and counted.
+        // The loop returned although the output is stuck: at most two buffers' worth (one held
+        // by the stuck writer, one filling) got through, the rest was dropped and counted.
         let dropped = sink.dropped();
-        assert!(dropped >= 1000 - 100, "dropped {dropped}");
-        assert!(dropped < n as u64);
+        let cap = (MAX_BUFFERED / line.len()) as u64;
+        assert!(dropped >= n as u64 - 2 * cap, "dropped {dropped} of {n}");
+        assert!(dropped <= n as u64 - cap, "dropped {dropped} of {n}");
         drop(held);
         drop(guard);
     }
