@@ -6,7 +6,9 @@
 //! * a DECLINE (crafted by this test binary re-run in the client namespace) quarantines the
 //!   address and lands in the conflict table as `client_decline`; `conflicts clear` + SIGHUP
 //!   makes the address offerable again;
-//! * started without CAP_NET_RAW (`capsh --drop=cap_net_raw`), the server warns and serves.
+//! * started without CAP_NET_RAW (`capsh --drop=cap_net_raw`), the server warns and serves;
+//! * behind an ISC dhcrelay, the first relayed pool address answers ping (a squatter behind the
+//!   relay): the ICMP probe finds it, the client gets another address.
 
 mod common;
 
@@ -272,5 +274,99 @@ fn without_cap_net_raw_the_server_warns_and_serves() -> Result<()> {
     if !server.is_running()? {
         bail!("server exited:\n{}", server.log());
     }
+    Ok(())
+}
+
+/// The relay's address on the server link.
+const RELAY_UP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The relay's interface toward the relayed client link.
+const RELAY_DOWN_IF: &str = "down5";
+/// giaddr.
+const GIADDR: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+/// The relayed subnet and its pool.
+const RELAYED_SUBNET: &str = "198.19.0.0/24";
+const RELAYED_POOL: (Ipv4Addr, Ipv4Addr) = (
+    Ipv4Addr::new(198, 19, 0, 100),
+    Ipv4Addr::new(198, 19, 0, 150),
+);
+
+#[test]
+fn relayed_squatter_is_found_by_icmp() -> Result<()> {
+    let mut lab = Lab::new()?;
+    // Client 0's namespace is the relay; the namespace behind it holds the squatter address
+    // (the first relayed pool address, answering ping) and runs the real client.
+    let relay = lab.client(0).clone();
+    lab.add_client_addr(0, &format!("{RELAY_UP}/16"))?;
+    let behind = lab.add_client_linked_to(&relay.ns, RELAY_DOWN_IF)?;
+    lab.exec(
+        &relay.ns,
+        "ip",
+        &["addr", "add", &format!("{GIADDR}/24"), "dev", RELAY_DOWN_IF],
+    )?;
+    lab.exec(&relay.ns, "sysctl", &["-q", "-w", "net.ipv4.ip_forward=1"])?;
+    let srv = lab.srv_ns.clone();
+    lab.exec(
+        &srv,
+        "ip",
+        &["route", "add", RELAYED_SUBNET, "via", &RELAY_UP.to_string()],
+    )?;
+    let b = lab.client(behind).clone();
+    lab.exec(
+        &b.ns,
+        "ip",
+        &[
+            "addr",
+            "add",
+            &format!("{}/24", RELAYED_POOL.0),
+            "dev",
+            &b.ifname,
+        ],
+    )?;
+    lab.exec(
+        &b.ns,
+        "ip",
+        &["route", "add", "default", "via", &GIADDR.to_string()],
+    )?;
+
+    let cfg = LabConfig::new(lab.path());
+    // TOML allows the extra [[subnet]] after [conflict_detection]: it appends to the array.
+    let text = format!(
+        "{}\n[[subnet]]\ncidr = \"{RELAYED_SUBNET}\"\nrouters = [\"{GIADDR}\"]\n\
+         \n[[subnet.pool]]\nstart = \"{}\"\nend = \"{}\"\n",
+        config_text(&cfg),
+        RELAYED_POOL.0,
+        RELAYED_POOL.1
+    );
+    let path = lab.write_config("relay-conflict.toml", &text)?;
+    let mut server = lab.start_server_file(&path)?;
+
+    let mut cmd = Lab::cmd(&relay.ns, "dhcrelay");
+    cmd.args([
+        "-4",
+        "-d",
+        "--no-pid",
+        "-id",
+        RELAY_DOWN_IF,
+        "-iu",
+        &relay.ifname,
+    ])
+    .arg(SERVER_IP.to_string());
+    let mut dhcrelay = Proc::spawn("dhcrelay", lab.path(), &mut cmd)?;
+
+    lab.set_mac(behind, "02:00:00:00:19:05")?;
+    let hook = lab.hook(behind, "udhcpc", false)?;
+    let bound = lab
+        .udhcpc_once(behind, &hook, "udhcpc-relayed")
+        .with_context(|| format!("{}\n{}", dhcrelay.output(), server.log()))?;
+    let ip = bound.ip().context("bound without ip")?;
+    ensure!(
+        ip != RELAYED_POOL.0 && (RELAYED_POOL.0..=RELAYED_POOL.1).contains(&ip),
+        "relayed client got {ip}\n{}",
+        server.log()
+    );
+    let c = wait_conflict(&cfg.store, RELAYED_POOL.0, "icmp")?;
+    ensure!(c.mac.is_none(), "ICMP finds no MAC: {c:?}");
+    dhcrelay.kill()?;
+    ensure!(server.is_running()?, "server exited:\n{}", server.log());
     Ok(())
 }
