@@ -121,12 +121,19 @@ fn script_hook_records_a_real_lease() -> Result<()> {
     let mac = "02:00:00:00:06:11";
     lab.set_mac(0, mac)?;
 
-    let ip = udhcpc_lease(
-        &lab,
+    // A long-running client (-R: DHCPRELEASE when terminated) that configures its address.
+    let hook = lab.hook(0, "udhcpc", true)?;
+    let hostname_opt = format!("hostname:{CLIENT_HOSTNAME}");
+    let mut client = lab.udhcpc(
         0,
-        &["-x", &format!("hostname:{CLIENT_HOSTNAME}")],
+        &hook,
+        &["-R", "-t", "5", "-T", "2", "-x", &hostname_opt],
         "udhcpc-hook",
     )?;
+    let bound = hook
+        .wait_event(&["bound"], 0, DEADLINE)
+        .with_context(|| client.output())?;
+    let ip = bound.ip().context("bound without ip")?;
     let (env, json) = wait_record(&records, "lease.ack")?;
     let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("");
     ensure!(get("HYPERDHCP_EVENT") == "lease.ack", "{env:#?}");
@@ -159,21 +166,19 @@ fn script_hook_records_a_real_lease() -> Result<()> {
         "{offer_env:#?}"
     );
 
-    // A release (udhcpc -R on exit) becomes lease.release for the same address. udhcpc
-    // sends it from the leased address, so this hook configures the interface.
-    let hook = lab.hook(0, "udhcpc-release", true)?;
-    let mut p = lab.udhcpc(
-        0,
-        &hook,
-        &["-n", "-q", "-R", "-t", "5", "-T", "2"],
-        "udhcpc-release",
-    )?;
-    let status = p.wait_exit(DEADLINE)?;
+    // SIGUSR1: renew now (RENEWING, RFC 2131 §4.3.2) → lease.renew.
+    let seen = hook.events().len();
+    client.signal("USR1")?;
+    hook.wait_event(&["renew", "bound", "deconfig", "nak"], seen, DEADLINE)
+        .with_context(|| client.output())?;
+    let (renew, _) = wait_record(&records, "lease.renew").with_context(|| server.log())?;
     ensure!(
-        status.success(),
-        "udhcpc -R failed: {status}\n{}",
-        p.output()
+        renew.get("HYPERDHCP_IP").map(String::as_str) == Some(&ip.to_string()),
+        "{renew:#?}"
     );
+    // SIGTERM with -R: DHCPRELEASE → lease.release for the same address.
+    client.signal("TERM")?;
+    client.wait_exit(DEADLINE)?;
     let (rel, rel_json) = wait_record(&records, "lease.release").with_context(|| server.log())?;
     ensure!(
         rel.get("HYPERDHCP_IP").map(String::as_str) == Some(&ip.to_string()),
