@@ -9,6 +9,7 @@ const EXAMPLES: &str = "Examples:
   hyperdhcp check-config /etc/hyperdhcp/hyperdhcp.toml
   hyperdhcp serve --config /etc/hyperdhcp/hyperdhcp.toml
   hyperdhcp leases list --config /etc/hyperdhcp/hyperdhcp.toml --json
+  hyperdhcp explain --config /etc/hyperdhcp/hyperdhcp.toml --mac 02:00:00:00:00:01 --option 93=7 --option 60=PXEClient
   hyperdhcp leases history --config /etc/hyperdhcp/hyperdhcp.toml --ip 198.18.0.10 --at 2026-11-26T01:00:00Z";
 
 /// A fast, durable DHCPv4 server.
@@ -42,6 +43,15 @@ pub enum Command {
     /// come back to; run it only inside a network namespace you own. Prints offered and achieved
     /// rates, loss and latency percentiles; --json prints one JSON object.
     Bench(hyperdhcp_bench::BenchArgs),
+
+    /// Explain what the server would answer to a DHCPDISCOVER, and why, without sending
+    /// anything.
+    ///
+    /// Builds the DISCOVER from the flags, runs it through the same engine code as `serve`
+    /// (with no leases, or the store's with --store) and prints the subnet, pool, classes and
+    /// reservation that apply, the result, and every option of the reply with its value and
+    /// source (subnet, class NAME, reservation, server, lease).
+    Explain(ExplainArgs),
 
     /// Inspect the lease store.
     Leases {
@@ -85,6 +95,45 @@ pub struct CheckConfigArgs {
     /// The configuration file to check.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `hyperdhcp explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Configuration file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Client hardware address (chaddr).
+    #[arg(long, value_name = "MAC")]
+    pub mac: hyperdhcp_engine::HwAddr,
+
+    /// Relay agent address: the request is relayed (giaddr, hops 1).
+    #[arg(long, value_name = "ADDRESS")]
+    pub giaddr: Option<std::net::Ipv4Addr>,
+
+    /// An option of the DISCOVER, CODE=VALUE; repeatable. VALUE: an IPv4 address, a number
+    /// for 57/93, a comma list of byte values (55=1,3,6,66,67), hex (01:02:0a or 0x01020a),
+    /// else text (60=PXEClient:Arch:00007).
+    #[arg(long = "option", value_name = "CODE=VALUE")]
+    pub option: Vec<String>,
+
+    /// Receiving interface name (default: the first of server.interfaces).
+    #[arg(long, value_name = "NAME")]
+    pub interface: Option<String>,
+
+    /// Receiving interface address with prefix (default: the first host of the first subnet
+    /// served there).
+    #[arg(long, value_name = "CIDR")]
+    pub interface_addr: Option<ipnet::Ipv4Net>,
+
+    /// Load the leases of this store (read-only) before explaining.
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hyperdhcp leases ...`.

@@ -1,7 +1,7 @@
 //! `hyperdhcp`: the command-line entry point. A thin shell that parses the command line
 //! ([`cli`]) and hands off to one module per subcommand: [`serve`] (the daemon, via
 //! `hyperdhcp_server::serve`), [`check_config`] (validate a TOML file and print every error with
-//! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when), [`conflicts_cmd`] (list/clear
+//! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when), [`explain_cmd`] (what a DISCOVER would get, and why), [`conflicts_cmd`] (list/clear
 //! conflict records) and `bench`
 //! (the load generator in `hyperdhcp_bench`). Failures end in one `Error: …` line on stderr and
 //! a non-zero exit status.
@@ -11,6 +11,7 @@
 mod check_config;
 mod cli;
 mod conflicts_cmd;
+mod explain_cmd;
 mod history_cmd;
 mod leases_cmd;
 mod serve;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::CheckConfig(args) => Ok(check_config::run(&args)),
+        Command::Explain(args) => explain_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Leases {
             command: LeasesCommand::List(args),
         } => leases_cmd::list(&args).map(|()| ExitCode::SUCCESS),
