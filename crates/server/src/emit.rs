@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyperdhcp_engine::{
-    Config, Decision, Engine, HwAddr, LeaseChange, LeaseState, Outcome, UnixTime,
+    Config, ConflictChange, ConflictEventKind, Decision, Engine, HwAddr, LeaseChange, LeaseState,
+    Outcome, UnixTime,
 };
 use hyperdhcp_events::{Event, EventKind, EventSender};
 use hyperdhcp_wire::Message;
@@ -185,6 +186,41 @@ impl Emitter {
         }
     }
 
+    /// `conflict.detected` / `conflict.resolved` events for conflict table changes (issue 5),
+    /// published at once (conflict records are not part of the lease commit). A DECLINE and
+    /// a record turning permanent are `conflict.detected` with state `client_decline` /
+    /// `permanent`; `hwaddr` is the responder's MAC, `lease_start`/`lease_end` the first and
+    /// last detection.
+    pub fn on_conflicts(&mut self, changes: &[ConflictChange], now: UnixTime) {
+        for c in changes {
+            let (kind, state) = match c.kind {
+                ConflictEventKind::Detected => (EventKind::ConflictDetected, "held"),
+                ConflictEventKind::Decline => (EventKind::ConflictDetected, "client_decline"),
+                ConflictEventKind::Permanent => (EventKind::ConflictDetected, "permanent"),
+                ConflictEventKind::Resolved => (EventKind::ConflictResolved, "free"),
+            };
+            if !self.wants(kind) {
+                continue;
+            }
+            let event = Event {
+                kind,
+                time: now,
+                ip: c.conflict.ip,
+                hwaddr: c.conflict.mac.map(HwAddr::ethernet),
+                client_id: None,
+                hostname: None,
+                state,
+                lease_start: c.conflict.first_seen,
+                lease_end: c.conflict.last_seen,
+                subnet: None,
+                interface: None,
+            };
+            if let Some(sender) = &mut self.sender {
+                sender.publish(event);
+            }
+        }
+    }
+
     /// `lease.expire` events for the changes `Engine::expire` returned (they commit with the
     /// batch like any other change).
     pub fn on_expired(&mut self, changes: &[LeaseChange], config: &Config, now: UnixTime) {
@@ -204,5 +240,53 @@ impl Emitter {
                 self.current.events.push(event);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod conflict_event_tests {
+    //! Conflict changes become `conflict.*` hook events.
+
+    use std::net::Ipv4Addr;
+
+    use hyperdhcp_engine::{Conflict, ConflictMethod};
+    use hyperdhcp_events::{EventStats, bus};
+
+    use super::*;
+
+    fn change(kind: ConflictEventKind) -> ConflictChange {
+        ConflictChange {
+            kind,
+            conflict: Conflict {
+                ip: Ipv4Addr::new(198, 18, 0, 10),
+                first_seen: 10,
+                last_seen: 20,
+                method: ConflictMethod::Arp,
+                mac: Some([2, 0, 0, 0, 0, 0x99]),
+                count: 1,
+                permanent: false,
+            },
+            removed: false,
+        }
+    }
+
+    #[test]
+    fn conflict_changes_are_published_with_the_responder_mac() {
+        let mask = EventKind::ConflictDetected.bit() | EventKind::ConflictResolved.bit();
+        let (tx, mut rx) = bus(8, mask, Arc::new(EventStats::default()));
+        let mut emitter = Emitter::new(Some(tx), None);
+        emitter.on_conflicts(
+            &[
+                change(ConflictEventKind::Detected),
+                change(ConflictEventKind::Resolved),
+            ],
+            30,
+        );
+        let first = rx.rx.try_recv().expect("detected");
+        assert_eq!(first.kind, EventKind::ConflictDetected);
+        assert_eq!(first.mac(), "02:00:00:00:00:99");
+        assert_eq!((first.lease_start, first.lease_end), (10, 20));
+        let second = rx.rx.try_recv().expect("resolved");
+        assert_eq!(second.kind, EventKind::ConflictResolved);
     }
 }

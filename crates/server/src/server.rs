@@ -563,8 +563,7 @@ impl Server {
     }
 
     /// Conflict changes (probe answers, DECLINEs, holds ended): persisted on the committer
-    /// thread and logged. Hook point for `conflict.*` events: the events crate defines
-    /// `conflict.detected` / `conflict.resolved`; the emitter does not consume them yet.
+    /// thread, logged, and published as `conflict.*` hook events.
     fn drain_conflicts(&mut self) {
         let changes = self.engine.take_conflict_changes();
         if changes.is_empty() {
@@ -581,6 +580,7 @@ impl Server {
                 "conflict"
             );
         }
+        self.emitter.on_conflicts(&changes, clock::now());
         if !self.committer.submit_conflicts(changes) {
             tracing::error!("persisting conflict records failed: the committer thread has stopped");
         }
