@@ -290,3 +290,159 @@ mod conflict_event_tests {
         assert_eq!(second.kind, EventKind::ConflictResolved);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use hyperdhcp_engine::{Lease, Reply, ReplyDest};
+    use hyperdhcp_events::{EventReceiver, EventStats, bus};
+    use hyperdhcp_wire::{MessageBuilder, MessageType};
+
+    use super::*;
+
+    const IP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 10);
+    const MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x31];
+
+    fn engine() -> Engine {
+        let text = "[server]\ninterfaces = [\"srv0\"]\n[[subnet]]\ncidr = \"198.18.0.0/16\"\n[[subnet.pool]]\nstart = \"198.18.1.10\"\nend = \"198.18.1.20\"\n";
+        let config = Config::from_toml_str(text).expect("config");
+        Engine::new(Arc::new(config), Vec::new(), 1_000)
+    }
+
+    fn emitter() -> (Emitter, EventReceiver, Arc<EventStats>) {
+        let stats = Arc::new(EventStats::default());
+        let (tx, rx) = bus(16, u32::MAX, Arc::clone(&stats));
+        (Emitter::new(Some(tx), None), rx, stats)
+    }
+
+    fn decision(outcome: Outcome, state: LeaseState) -> Decision {
+        let lease = Lease {
+            ip: IP,
+            hwaddr: HwAddr::ethernet(MAC),
+            client_id: None,
+            hostname: Some("pc".into()),
+            state,
+            starts: 1_000,
+            ends: 4_600,
+        };
+        Decision {
+            reply: Some(Reply {
+                packet: vec![],
+                dest: ReplyDest::Broadcast,
+                msg_type: MessageType::Ack,
+            }),
+            changes: vec![LeaseChange::Upsert(lease)],
+            outcome,
+            subnet: Some("198.18.0.0/16".parse().expect("net")),
+        }
+    }
+
+    fn request(ciaddr: Ipv4Addr) -> Vec<u8> {
+        let mut b = MessageBuilder::request(MessageType::Request, 7, &MAC);
+        b.set_ciaddr(ciaddr);
+        b.finish()
+    }
+
+    #[test]
+    fn ack_events_wait_for_their_commit() {
+        let (mut em, mut rx, _) = emitter();
+        let engine = engine();
+        let packet = request(Ipv4Addr::UNSPECIFIED);
+        let msg = Message::parse(&packet).expect("parse");
+        em.on_decision(
+            &msg,
+            &decision(Outcome::Acked(IP), LeaseState::Bound),
+            "srv0",
+            &engine,
+            1_000,
+        );
+        em.seal();
+        assert!(rx.rx.try_recv().is_err(), "nothing before the commit");
+        em.finished(true, 1, Duration::ZERO, 1);
+        let e = rx.rx.try_recv().expect("published after the commit");
+        assert_eq!(e.kind, EventKind::LeaseAck);
+        assert_eq!(e.ip, IP);
+        assert_eq!(e.interface.as_deref(), Some("srv0"));
+    }
+
+    #[test]
+    fn failed_commit_drops_its_events_and_renewals_are_named() {
+        let (mut em, mut rx, stats) = emitter();
+        let engine = engine();
+        let packet = request(IP);
+        let msg = Message::parse(&packet).expect("parse");
+        let d = decision(Outcome::Acked(IP), LeaseState::Bound);
+        em.on_decision(&msg, &d, "srv0", &engine, 1_000);
+        em.seal();
+        em.on_decision(&msg, &d, "srv0", &engine, 1_001);
+        em.seal();
+        em.finished(false, 1, Duration::ZERO, 0);
+        assert!(
+            rx.rx.try_recv().is_err(),
+            "the failed batch's event is gone"
+        );
+        em.finished(true, 1, Duration::ZERO, 1);
+        let e = rx.rx.try_recv().expect("second batch");
+        assert_eq!(e.kind, EventKind::LeaseRenew, "REQUEST with ciaddr");
+        assert_eq!(e.time, 1_001);
+        assert_eq!(EventStats::get(&stats.published), 1);
+    }
+
+    #[test]
+    fn release_decline_and_expire_map_to_their_events() {
+        let (mut em, mut rx, _) = emitter();
+        let engine = engine();
+        let packet = request(IP);
+        let msg = Message::parse(&packet).expect("parse");
+        em.on_decision(
+            &msg,
+            &decision(Outcome::Released(IP), LeaseState::Released),
+            "srv0",
+            &engine,
+            1,
+        );
+        em.on_decision(
+            &msg,
+            &decision(Outcome::Declined(IP), LeaseState::Declined),
+            "srv0",
+            &engine,
+            1,
+        );
+        let expired = decision(Outcome::Acked(IP), LeaseState::Expired).changes;
+        em.on_expired(&expired, engine.config(), 2);
+        em.seal();
+        em.finished(true, 3, Duration::ZERO, 0);
+        let kinds: Vec<_> = std::iter::from_fn(|| rx.rx.try_recv().ok())
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                EventKind::LeaseRelease,
+                EventKind::LeaseDecline,
+                EventKind::LeaseExpire
+            ]
+        );
+    }
+
+    #[test]
+    fn without_hooks_nothing_is_built() {
+        let mut em = Emitter::default();
+        let engine = engine();
+        let packet = request(IP);
+        let msg = Message::parse(&packet).expect("parse");
+        em.on_decision(
+            &msg,
+            &decision(Outcome::Acked(IP), LeaseState::Bound),
+            "srv0",
+            &engine,
+            1,
+        );
+        assert!(em.current.events.is_empty());
+        em.seal();
+        em.finished(true, 1, Duration::ZERO, 1);
+    }
+}
