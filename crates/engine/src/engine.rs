@@ -344,6 +344,35 @@ impl Engine {
         std::mem::take(&mut self.conflicts.changes)
     }
 
+    /// Takes up to `n` free addresses of the subnet containing `near` out of the pools for
+    /// parallel probing (`conflict_detection.strategy = "parallel"`), skipping held ones. They
+    /// are offered to nobody; give each back with [`Engine::release_candidate`] once its probe
+    /// found it free (or record a conflict for it).
+    pub fn reserve_candidates(&mut self, near: Ipv4Addr, n: usize, now: UnixTime) -> Vec<Ipv4Addr> {
+        let Some(si) = self
+            .config
+            .subnets
+            .iter()
+            .position(|s| s.cidr.contains(&near))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match self.pools.allocate(si, &self.table) {
+                Some(ip) if self.conflicts.is_held(ip, now) => {}
+                Some(ip) => out.push(ip),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Returns a candidate taken by [`Engine::reserve_candidates`] to the pools.
+    pub fn release_candidate(&mut self, ip: Ipv4Addr) {
+        self.pools.free(ip, &self.table);
+    }
+
     /// True when `ip` is a reserved address of some subnet (reservations are not probed by
     /// default: `conflict_detection.probe_reservations`).
     pub fn is_reserved(&self, ip: Ipv4Addr) -> bool {

@@ -120,3 +120,15 @@ fn loaded_conflicts_hold_their_addresses() {
     let d = send(&mut fresh, &discover(2), T0 + 2);
     assert_eq!(d.outcome, Outcome::Offered(FIRST));
 }
+
+#[test]
+fn reserved_candidates_are_skipped_until_released() {
+    let mut e = engine();
+    let spares = e.reserve_candidates(FIRST, 2, T0);
+    assert_eq!(spares, vec![FIRST, SECOND]);
+    let d = send(&mut e, &discover(1), T0);
+    assert_eq!(d.outcome, Outcome::Offered(Ipv4Addr::new(198, 18, 0, 12)));
+    e.release_candidate(FIRST);
+    let d = send(&mut e, &discover(2), T0);
+    assert_eq!(d.outcome, Outcome::Offered(FIRST));
+}
