@@ -10,7 +10,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 
-use hyperdhcp_engine::config::{ConflictDetectionConfig, ProbeMethod};
+use hyperdhcp_engine::config::{ConflictDetectionConfig, ProbeMethod, ProbeStrategy};
 use hyperdhcp_engine::{Config, Decision, Engine, Outcome, RequestContext, UnixTime};
 use hyperdhcp_wire::Message;
 use ipnet::Ipv4Net;
@@ -46,6 +46,21 @@ struct Parked {
     decision: Decision,
     /// Candidates probed so far for this request.
     attempts: u32,
+    /// The candidate was found in use and parallel probes of spare candidates are still
+    /// running: the request is handled again when one of them ends.
+    waiting_spares: bool,
+}
+
+/// A spare candidate probed alongside a parked one (parallel strategy): taken out of the pools
+/// until its probe ends.
+#[derive(Debug)]
+struct Spare {
+    /// Probe id.
+    id: u64,
+    /// The spare address.
+    ip: Ipv4Addr,
+    /// Probe id of the parked request it was taken for.
+    owner: u64,
 }
 
 /// A decision ready to go into the batch: the socket index and the raw request (for logs,
@@ -68,6 +83,8 @@ pub struct Probing {
     prober: Option<Prober<Box<dyn ProbeIo>>>,
     cfg: ConflictDetectionConfig,
     parked: Vec<Parked>,
+    /// Spare candidates being probed (parallel strategy).
+    spares: Vec<Spare>,
     resolved: Vec<Resolved>,
 }
 
@@ -114,6 +131,7 @@ impl Probing {
             prober,
             cfg,
             parked: Vec::new(),
+            spares: Vec::new(),
             resolved: Vec::new(),
         }
     }
@@ -146,9 +164,10 @@ impl Probing {
         Some(d.saturating_sub(now_ms))
     }
 
-    /// Number of DISCOVERs waiting for a probe.
+    /// DISCOVERs waiting for a probe plus spare-candidate probes in flight: the loop polls
+    /// while this is non-zero.
     pub fn parked(&self) -> usize {
-        self.parked.len()
+        self.parked.len() + self.spares.len()
     }
 
     /// Looks at a fresh decision: returns it to go into the batch now, or `None` when it was
@@ -156,7 +175,7 @@ impl Probing {
     #[allow(clippy::too_many_arguments)]
     pub fn intercept(
         &mut self,
-        engine: &Engine,
+        engine: &mut Engine,
         msg: &Message<'_>,
         packet: &[u8],
         ctx: &RequestContext<'_>,
@@ -206,6 +225,26 @@ impl Probing {
                 }
                 match prober.start(ip, &kind, now_ms) {
                     Ok(id) => {
+                        if self.cfg.strategy == ProbeStrategy::Parallel {
+                            // Spares go out with the candidate: a conflict then costs no
+                            // second timeout (a spare found free is cached and offered next).
+                            let n = self.cfg.parallel_count.saturating_sub(1);
+                            // `now` 0: every hold still in the table counts.
+                            for spare in engine.reserve_candidates(ip, n, 0) {
+                                if prober.cached_free(spare, now_ms) {
+                                    engine.release_candidate(spare);
+                                    continue;
+                                }
+                                match prober.start(spare, &kind, now_ms) {
+                                    Ok(sid) => self.spares.push(Spare {
+                                        id: sid,
+                                        ip: spare,
+                                        owner: id,
+                                    }),
+                                    Err(_) => engine.release_candidate(spare),
+                                }
+                            }
+                        }
                         self.parked.push(Parked {
                             id,
                             ip,
@@ -216,6 +255,7 @@ impl Probing {
                             packet: packet.to_vec(),
                             decision,
                             attempts: 1,
+                            waiting_spares: false,
                         });
                         None
                     }
@@ -246,9 +286,55 @@ impl Probing {
         prober.poll(now_ms, &mut self.resolved);
         let resolved = std::mem::take(&mut self.resolved);
         for r in &resolved {
+            if let Some(si) = self.spares.iter().position(|s| s.id == r.id) {
+                let spare = self.spares.swap_remove(si);
+                match r.outcome {
+                    ProbeOutcome::Free => engine.release_candidate(spare.ip),
+                    ProbeOutcome::InUse { method, mac } => {
+                        let rec = engine.record_conflict(spare.ip, method, mac, now);
+                        tracing::warn!(
+                            ip = %spare.ip,
+                            method = method.as_str(),
+                            responder = %rec.mac_display(),
+                            count = rec.count,
+                            "address conflict (spare candidate): not offering it"
+                        );
+                    }
+                }
+                // The owner waited for its spares: handle it again once one is free or none
+                // is left.
+                let owner_done = r.outcome == ProbeOutcome::Free
+                    || !self.spares.iter().any(|s| s.owner == spare.owner);
+                if owner_done
+                    && let Some(pos) = self
+                        .parked
+                        .iter()
+                        .position(|p| p.id == spare.owner && p.waiting_spares)
+                {
+                    let parked = self.parked.swap_remove(pos);
+                    self.retry(engine, parked, now_ms, now, out);
+                }
+                continue;
+            }
             let Some(pos) = self.parked.iter().position(|p| p.id == r.id) else {
                 continue;
             };
+            if let ProbeOutcome::InUse { method, mac } = r.outcome
+                && self.spares.iter().any(|s| s.owner == r.id)
+                && let Some(p) = self.parked.get_mut(pos)
+            {
+                let rec = engine.record_conflict(r.ip, method, mac, now);
+                tracing::warn!(
+                    ip = %r.ip,
+                    method = method.as_str(),
+                    responder = %rec.mac_display(),
+                    count = rec.count,
+                    permanent = rec.permanent,
+                    "address conflict: the address answered a probe; waiting for spare candidates"
+                );
+                p.waiting_spares = true;
+                continue;
+            }
             let parked = self.parked.swap_remove(pos);
             match r.outcome {
                 ProbeOutcome::Free => out.push(Released {
@@ -470,6 +556,33 @@ end = "198.18.0.19"
             .map(|c| c.kind)
             .collect();
         assert_eq!(kinds, vec![hyperdhcp_engine::ConflictEventKind::Detected]);
+    }
+
+    #[test]
+    fn parallel_spares_make_a_conflict_cost_one_timeout() {
+        let net = FakeIo::default();
+        net.0.lock().expect("lock").in_use.push(FIRST);
+        let mut cfg = engine().config().conflict_detection.clone();
+        cfg.strategy = ProbeStrategy::Parallel;
+        cfg.parallel_count = 3;
+        let mut p = Probing::with_io(Some(Box::new(net.clone())), cfg);
+        let mut e = engine();
+        assert!(discover(&mut p, &mut e, 1, 0).0.is_none());
+        let third = Ipv4Addr::new(198, 18, 0, 12);
+        assert_eq!(net.0.lock().expect("lock").sent, vec![FIRST, SECOND, third]);
+        let mut out = Vec::new();
+        p.poll(&mut e, 1, T0, &mut out);
+        assert!(out.is_empty(), "waits for the spares");
+        assert!(e.conflict(FIRST).is_some());
+        // At the one timeout the spares are free: the DISCOVER is answered with one of them
+        // (from the cache, no new probe).
+        p.poll(&mut e, 500, T0, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            matches!(out[0].decision.outcome, Outcome::Offered(ip) if ip == SECOND || ip == third)
+        );
+        assert_eq!(net.0.lock().expect("lock").sent.len(), 3);
+        assert_eq!(p.parked(), 0);
     }
 
     #[test]
