@@ -651,6 +651,16 @@ impl Server {
                 "store.path changed: takes effect only after a restart"
             );
         }
+        let old_config = self.engine.config();
+        if new.hooks != old_config.hooks
+            || new.events != old_config.events
+            || new.metrics != old_config.metrics
+        {
+            // The hook runtime keeps what it started with (docs/configuration.md).
+            tracing::warn!(
+                "hooks, [events] or [metrics] changed: takes effect only after a restart"
+            );
+        }
         let buffer_changed =
             new.server.receive_buffer != self.engine.config().server.receive_buffer;
         self.sockets.retain(|s| {
