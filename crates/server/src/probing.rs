@@ -22,6 +22,8 @@ use crate::probe::{ProbeIo, ProbeKind, ProbeOutcome, Prober, RawProbeIo, Resolve
 pub const MAX_PARKED: usize = 4_096;
 /// Most candidates probed for one DISCOVER before giving up on it (every one answered).
 pub const MAX_ATTEMPTS: u32 = 8;
+/// Milliseconds between two "probe could not be sent" warnings.
+const SEND_WARN_INTERVAL_MS: u64 = 10_000;
 /// The warning logged once when probing is enabled but the sockets cannot be opened.
 pub const NO_RAW_WARNING: &str = "CONFLICT DETECTION DISABLED: cannot open raw ARP/ICMP sockets \
      (CAP_NET_RAW missing?); offering addresses WITHOUT probing them first";
@@ -86,6 +88,8 @@ pub struct Probing {
     /// Spare candidates being probed (parallel strategy).
     spares: Vec<Spare>,
     resolved: Vec<Resolved>,
+    /// Earliest time (monotonic ms) of the next "probe could not be sent" warning.
+    next_send_warn_ms: u64,
 }
 
 impl std::fmt::Debug for Probing {
@@ -133,6 +137,7 @@ impl Probing {
             parked: Vec::new(),
             spares: Vec::new(),
             resolved: Vec::new(),
+            next_send_warn_ms: 0,
         }
     }
 
@@ -209,7 +214,12 @@ impl Probing {
                     // A retransmitted DISCOVER: the parked one answers when its probe ends.
                     return None;
                 }
-                let kind = match (msg.giaddr().is_unspecified(), self.cfg.method) {
+                // ARP when the candidate is on a subnet directly attached to the receiving
+                // interface (local clients, and relays sitting on that same link); ICMP echo
+                // for relayed subnets elsewhere.
+                let attached = msg.giaddr().is_unspecified()
+                    || ctx.interface_addrs.iter().any(|a| a.contains(&ip));
+                let kind = match (attached, self.cfg.method) {
                     (true, ProbeMethod::Auto | ProbeMethod::Arp) => {
                         ProbeKind::Arp(ctx.interface.to_string())
                     }
@@ -260,7 +270,11 @@ impl Probing {
                         None
                     }
                     Err(e) => {
-                        tracing::debug!(%ip, error = %e, "probe could not be sent: offering unprobed");
+                        // Rare (no route, full neighbour table): warn, but not per packet.
+                        if now_ms >= self.next_send_warn_ms {
+                            tracing::warn!(%ip, error = %e, "probe could not be sent: offering unprobed");
+                            self.next_send_warn_ms = now_ms.saturating_add(SEND_WARN_INTERVAL_MS);
+                        }
                         Some(decision)
                     }
                 }
@@ -440,6 +454,7 @@ mod tests {
         sent: Vec<Ipv4Addr>,
         in_use: Vec<Ipv4Addr>,
         queued: Vec<Seen>,
+        announced: Vec<(Ipv4Addr, [u8; 6])>,
     }
 
     #[derive(Clone, Default)]
@@ -466,6 +481,11 @@ mod tests {
         }
         fn fds(&self) -> Vec<RawFd> {
             Vec::new()
+        }
+        fn announce(&mut self, _: &str, ip: Ipv4Addr, mac: [u8; 6]) -> io::Result<()> {
+            let mut n = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            n.announced.push((ip, mac));
+            Ok(())
         }
     }
 
@@ -583,6 +603,37 @@ end = "198.18.0.19"
         );
         assert_eq!(net.0.lock().expect("lock").sent.len(), 3);
         assert_eq!(p.parked(), 0);
+    }
+
+    #[test]
+    fn gratuitous_arp_follows_a_local_ack_when_enabled() {
+        let net = FakeIo::default();
+        let mut cfg = engine().config().conflict_detection.clone();
+        cfg.gratuitous_arp = true;
+        cfg.enabled = false; // offers unprobed: this test is about the ACK
+        let mut p = Probing::with_io(Some(Box::new(net.clone())), cfg);
+        let mut e = engine();
+        let (d, _) = discover(&mut p, &mut e, 7, 0);
+        assert_eq!(d.map(|d| d.outcome), Some(Outcome::Offered(FIRST)));
+        let mac = [2, 0, 0, 0, 0, 7];
+        let mut b = MessageBuilder::request(MessageType::Request, 1, &mac);
+        b.option_ip(hyperdhcp_wire::code::REQUESTED_IP, FIRST)
+            .option_ip(
+                hyperdhcp_wire::code::SERVER_ID,
+                Ipv4Addr::new(198, 18, 0, 1),
+            );
+        let pkt = b.finish();
+        let msg = Message::parse(&pkt).expect("parse");
+        let addrs = ["198.18.0.1/24".parse().expect("net")];
+        let ctx = RequestContext {
+            interface: "eth0",
+            interface_addrs: &addrs,
+            source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+        };
+        let d = e.handle(&msg, &ctx, T0);
+        assert_eq!(d.outcome, Outcome::Acked(FIRST));
+        assert!(p.intercept(&mut e, &msg, &pkt, &ctx, 0, d, 1).is_some());
+        assert_eq!(net.0.lock().expect("lock").announced, vec![(FIRST, mac)]);
     }
 
     #[test]
