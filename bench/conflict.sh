@@ -18,10 +18,11 @@ HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # Own namespace names, so this can run beside the other benchmark scripts.
 HDB_SRV_NS=${HDB_SRV_NS:-hdb-cd-srv}
 HDB_CLI_NS=${HDB_CLI_NS:-hdb-cd-cli}
+# Before search.sh, whose own default is 60000.
+CLIENTS=${CLIENTS:-20000}
 . "$HDB_ROOT/bench/netns.sh"
 . "$HDB_ROOT/bench/search.sh"
 
-CLIENTS=${CLIENTS:-20000}
 WARM_RATE=${WARM_RATE:-2000}
 RATES=${RATES:-"2000 5000 10000 20000"}
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-500ms}
