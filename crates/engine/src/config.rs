@@ -99,6 +99,28 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// `log_level`: a tracing filter directive, default "info".
     pub log_level: String,
+    /// `[server.rate_limit]`: token buckets checked before the engine (RFC 5765 §3).
+    pub rate_limit: RateLimitConfig,
+}
+
+/// A rate such as `"10/s"` or `"600/m"`: `per_sec` tokens per second, bursts of `burst`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Sustained requests per second.
+    pub per_sec: f64,
+    /// Bucket size: requests allowed at once (the per-second amount, at least 1).
+    pub burst: f64,
+}
+
+/// `[server.rate_limit]`; every limit is off unless set.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateLimitConfig {
+    /// `per_mac`: requests per client hardware address.
+    pub per_mac: Option<Rate>,
+    /// `per_link`: requests per relay (giaddr) or, for local clients, per interface.
+    pub per_link: Option<Rate>,
+    /// `global`: all requests together.
+    pub global: Option<Rate>,
 }
 
 /// `[store]`.

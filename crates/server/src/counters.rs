@@ -36,11 +36,13 @@ pub enum DropReason {
     CommitFailed,
     /// The kernel refused to send the reply.
     SendFailed,
+    /// Over a `[server.rate_limit]` limit (RFC 5765 §3), dropped before the engine.
+    RateLimited,
 }
 
 impl DropReason {
     /// Every reason, in counter-index order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::TooShort,
         DropReason::BadCookie,
         DropReason::BadHlen,
@@ -52,6 +54,7 @@ impl DropReason {
         DropReason::Truncated,
         DropReason::CommitFailed,
         DropReason::SendFailed,
+        DropReason::RateLimited,
     ];
 
     /// Stable snake_case name for logs and metric labels.
@@ -68,6 +71,7 @@ impl DropReason {
             DropReason::Truncated => "truncated",
             DropReason::CommitFailed => "commit_failed",
             DropReason::SendFailed => "send_failed",
+            DropReason::RateLimited => "rate_limited",
         }
     }
 

@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod observe;
 pub mod probe;
 pub mod probing;
+pub mod ratelimit;
 pub mod server;
 pub mod socket;
 pub mod sys;

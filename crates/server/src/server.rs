@@ -22,6 +22,7 @@ use crate::emit::Emitter;
 use crate::history;
 use crate::logfmt::log_decision;
 use crate::probing::{Probing, Released};
+use crate::ratelimit::{self, RateLimiter};
 use crate::socket::{self, ListenSocket};
 use crate::sys::{self, Datagram, RecvBatch, SendBatch};
 
@@ -76,6 +77,8 @@ pub struct Server {
     pollfds: Vec<libc::pollfd>,
     /// Earliest time the next kernel-drop warning may be logged.
     next_drop_warn: UnixTime,
+    /// `[server.rate_limit]` buckets, checked on the fixed header before parsing.
+    limiter: RateLimiter,
     /// When the next history prune is due.
     next_prune: UnixTime,
     /// Hook events and metrics taps (inert unless [`Server::attach`] was called).
@@ -105,6 +108,7 @@ impl Server {
             Vec::new()
         });
         let probing = Probing::start(&config);
+        let limiter = RateLimiter::new(config.server.rate_limit);
         let mut engine = Engine::new(Arc::new(config), leases, clock::now());
         engine.load_conflicts(conflicts, clock::now());
         tracing::info!(
@@ -136,6 +140,7 @@ impl Server {
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            limiter,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
             emitter: Emitter::default(),
             probing,
@@ -276,8 +281,18 @@ impl Server {
                 return 0;
             }
         };
+        let limit = !self.limiter.is_off();
         for k in 0..n {
             if let Some(d) = self.recv.get(k) {
+                // RFC 5765 §3: drop floods before they cost parsing, the engine or a commit.
+                if limit
+                    && ratelimit::check_datagram(&mut self.limiter, d.data, i, clock::mono_ms())
+                        .is_err()
+                {
+                    self.counters.count_received(None);
+                    self.counters.count_dropped(DropReason::RateLimited);
+                    continue;
+                }
                 handle_datagram(
                     &mut self.engine,
                     &mut self.batch,
@@ -678,6 +693,7 @@ impl Server {
         self.sockets.extend(opened);
         self.rebuild_pollfds();
         self.probing.reconfigure(&new);
+        self.limiter.reconfigure(new.server.rate_limit);
         self.engine.reconfigure(Arc::new(new), now);
         self.reload_conflicts(now);
         if let Err(e) = self.refresh_addrs(true) {
@@ -872,6 +888,7 @@ mod tests {
                 receive_buffer: 1 << 20,
                 log_format: LogFormat::Text,
                 log_level: "info".into(),
+                rate_limit: Default::default(),
             },
             store: StoreConfig {
                 path: "/fake/leases.db".into(),
@@ -934,6 +951,7 @@ mod tests {
             send_failures: Vec::new(),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            limiter: RateLimiter::new(Default::default()),
             next_prune: T0,
             emitter: Emitter::default(),
             probing: Probing::with_io(None, Default::default()),

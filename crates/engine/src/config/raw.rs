@@ -237,6 +237,16 @@ pub(super) struct RawServer {
     pub receive_buffer: Option<i64>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+/// `[server.rate_limit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub per_mac: Option<String>,
+    pub per_link: Option<String>,
+    pub global: Option<String>,
 }
 
 /// `[store]`.

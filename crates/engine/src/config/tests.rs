@@ -40,6 +40,7 @@ fn minimal_file_parses_with_expected_values() {
             receive_buffer: 4_194_304,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
+            rate_limit: Default::default(),
         }
     );
     assert_eq!(
@@ -626,7 +627,7 @@ fn each_error_has_its_path_and_message() {
         (
             "unknown server key",
             format!("{SERVER}port = 67\n{SUBNET}"),
-            "server.port: line 3, column 1: unknown key `port`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, receive_buffer, server_id",
+            "server.port: line 3, column 1: unknown key `port`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id",
         ),
         (
             "unknown store key",
@@ -752,7 +753,7 @@ ip = "198.18.1.5"
 "#;
     let got = errors(text);
     let want = [
-        "server.colour: line 4, column 1: unknown key `colour`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, receive_buffer, server_id",
+        "server.colour: line 4, column 1: unknown key `colour`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id",
         "subnet[0].mtu: line 8, column 7: invalid type: string \"big\", expected an integer",
         "subnet[0].pool[1].size: line 18, column 1: unknown key `size`; expected one of: end, start",
         "server.log_format: log_format \"xml\" is not one of \"text\", \"json\"",
@@ -841,5 +842,85 @@ proptest::proptest! {
         if let Err(ConfigErrors(list)) = Config::from_toml_str(&text) {
             proptest::prop_assert!(!list.is_empty());
         }
+    }
+}
+
+#[test]
+fn classes_rate_limits_and_relay_reservations_parse() {
+    let text = r#"
+[server]
+interfaces = ["srv0"]
+[server.rate_limit]
+per_mac = "10/s"
+per_link = "600/m"
+global = "5000/s"
+[store]
+history_retention = "7d"
+[[subnet]]
+cidr = "198.18.0.0/16"
+always_send = [42]
+ntp_servers = ["198.18.0.123"]
+[[subnet.reservation]]
+circuit_id = "eth7"
+ip = "198.18.0.42"
+[[class]]
+name = "uefi"
+match = { vendor_class = "PXEClient*", client_arch = 7, mac_prefix = "02:00:00" }
+next_server = "198.18.0.1"
+boot_file = "ipxe.efi"
+tftp_server_name = "198.18.0.1"
+always_send = [67]
+"#;
+    let c = parse(text);
+    let rl = c.server.rate_limit;
+    assert_eq!(rl.per_mac.map(|r| r.per_sec), Some(10.0));
+    assert_eq!(rl.per_link.map(|r| r.per_sec), Some(10.0));
+    assert_eq!(rl.global.map(|r| r.burst), Some(5000.0));
+    assert_eq!(c.store.history_retention, 7 * 86_400);
+    assert_eq!(c.subnets[0].always_send, vec![42]);
+    let r = &c.subnets[0].reservations[0];
+    assert_eq!(r.circuit_id.as_deref(), Some(&b"eth7"[..]));
+    let k = &c.classes[0];
+    assert_eq!(k.name, "uefi");
+    assert_eq!(k.matcher.client_arch, Some(7));
+    assert_eq!(k.matcher.mac_prefix.as_deref(), Some(&[2u8, 0, 0][..]));
+    assert_eq!(
+        k.options.get(hyperdhcp_wire::code::BOOTFILE_NAME),
+        Some(&b"ipxe.efi"[..])
+    );
+    assert_eq!(
+        k.options.get(hyperdhcp_wire::code::TFTP_SERVER_NAME),
+        Some(&b"198.18.0.1"[..])
+    );
+    assert_eq!(k.next_server, Some(ip("198.18.0.1")));
+}
+
+#[test]
+fn bad_classes_and_rates_are_reported_with_paths() {
+    let text = r#"
+[server]
+interfaces = ["srv0"]
+[server.rate_limit]
+per_mac = "fast"
+[[subnet]]
+cidr = "198.18.0.0/16"
+[[class]]
+name = "a"
+match = { client_arch = 70000 }
+[[class]]
+name = "a"
+match = {}
+boot_file = ""
+"#;
+    let errors = Config::from_toml_str(text).unwrap_err().0;
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    for want in [
+        "server.rate_limit.per_mac",
+        "class[0].match.client_arch",
+        "class[1].name",
+        "class[1].match",
+        "class[1].boot_file",
+    ] {
+        assert!(paths.contains(&want), "{want} not in {errors:#?}");
     }
 }

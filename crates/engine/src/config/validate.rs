@@ -17,7 +17,7 @@ use super::values::{
     DURATION_HINT, MAX_OPTION_LEN, OPTION_TYPES, OptionType, check_dns_name, format_duration,
     parse_duration, parse_hex,
 };
-use super::{ClassConfig, ClassMatch, MAX_CLASSES};
+use super::{ClassConfig, ClassMatch, MAX_CLASSES, Rate, RateLimitConfig};
 use super::{
     Config, DEFAULT_DECLINE_HOLD, DEFAULT_HISTORY_RETENTION, DEFAULT_LEASE_TIME, DEFAULT_LOG_LEVEL,
     DEFAULT_OFFER_TIMEOUT, DEFAULT_RECEIVE_BUFFER, DEFAULT_STORE_PATH, DhcpOptions, LogFormat,
@@ -406,10 +406,17 @@ impl Validator<'_, '_> {
                 format!(r#"log_level {log_level:?} is not a filter directive such as "info" or "info,hyperdhcp_server=debug""#),
             );
         }
+        let mut rate_limit = RateLimitConfig::default();
+        if let Some(r) = &raw.rate_limit {
+            rate_limit.per_mac = self.rate("server.rate_limit.per_mac", r.per_mac.as_deref());
+            rate_limit.per_link = self.rate("server.rate_limit.per_link", r.per_link.as_deref());
+            rate_limit.global = self.rate("server.rate_limit.global", r.global.as_deref());
+        }
         if self.report.count() != mark {
             return None;
         }
         Some(ServerConfig {
+            rate_limit,
             interfaces,
             server_id,
             offer_timeout: offer_timeout?,
@@ -523,6 +530,32 @@ impl Validator<'_, '_> {
             options,
             always_send,
         })
+    }
+
+    /// `"N/s"`, `"N/m"` or `"N/h"` (N > 0).
+    fn rate(&mut self, path: &str, text: Option<&str>) -> Option<Rate> {
+        let text = text?;
+        let parsed = text.split_once('/').and_then(|(n, unit)| {
+            let n: u32 = n.trim().parse().ok().filter(|n| *n > 0)?;
+            let secs = match unit.trim() {
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3_600.0,
+                _ => return None,
+            };
+            let per_sec = f64::from(n) / secs;
+            Some(Rate {
+                per_sec,
+                burst: per_sec.max(1.0),
+            })
+        });
+        if parsed.is_none() {
+            self.report.error(
+                path,
+                format!(r#"rate {text:?} is not a positive count per unit such as "10/s", "600/m" or "100/h""#),
+            );
+        }
+        parsed
     }
 
     /// A list of option codes (1..=254).

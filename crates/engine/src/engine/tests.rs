@@ -57,6 +57,7 @@ fn config() -> Config {
             receive_buffer: 1 << 22,
             log_format: LogFormat::Text,
             log_level: "info".into(),
+            rate_limit: Default::default(),
         },
         store: StoreConfig {
             path: PathBuf::from("/nonexistent/leases.db"),
