@@ -71,6 +71,10 @@ lease_time = "1h"
 start = "198.18.1.0"
 end = "198.18.255.254"
 
+# Off as in compare.sh: with it every relayed OFFER waits for an ICMP echo timeout.
+[conflict_detection]
+enabled = false
+
 # Configuration only: holds the pre-filled leases; no interface, no relay, no packet.
 [[subnet]]
 cidr = "$FILL_CIDR"
