@@ -12,7 +12,7 @@
 #
 # Usage (as root): bench/conflict.sh
 # Tunables: CLIENTS (20000), WARM_RATE (2000), RATES ("2000 5000 10000 20000"), STEP_SECS (5),
-# PROBE_TIMEOUT ("500ms"), SERVER_CPU (0), GEN_CPU (1).
+# PROBE_TIMEOUT ("500ms"), ORDER ("true false": probing on first), SERVER_CPU (0), GEN_CPU (1).
 set -euo pipefail
 HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # Own namespace names, so this can run beside the other benchmark scripts.
@@ -71,7 +71,7 @@ ladder() {
     done
 }
 
-for probing in true false; do
+for probing in ${ORDER:-true false}; do
     start_server "$probing"
     pid=$HDB_LAST_PID
     label=$([ "$probing" = true ] && echo probing || echo off)
