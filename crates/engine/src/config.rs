@@ -365,6 +365,9 @@ pub struct PoolConfig {
     pub start: Ipv4Addr,
     /// Last address (`end`), inclusive.
     pub end: Ipv4Addr,
+    /// `bootp`: BOOTP clients (RFC 951, no option 53) may get addresses from this pool, with
+    /// infinite leases.
+    pub bootp: bool,
 }
 
 /// `[[subnet.reservation]]`: a fixed address for one client, by MAC or client-id.

@@ -16,7 +16,7 @@ use crate::pool::PoolSet;
 use crate::reply::OptionSource;
 use crate::select::{select_subnet, server_id};
 use crate::table::{ClientRef, LeaseTable};
-use crate::{decline, discover, inform, release, request};
+use crate::{bootp, decline, discover, inform, release, request};
 
 /// The DHCP state machine. Deterministic: same inputs, same outputs.
 pub struct Engine {
@@ -183,6 +183,12 @@ impl Engine {
             return ignored(IgnoreReason::NotRequest, None);
         }
         let Some(msg_type) = msg.message_type() else {
+            // RFC 1542 §2: a BOOTREQUEST without option 53 is a BOOTP client.
+            if !msg.has_option(code::MESSAGE_TYPE)
+                && let Some(inc) = incoming(&config, msg, ctx, now)
+            {
+                return bootp::handle(self, &config, &inc);
+            }
             return ignored(IgnoreReason::BadMessageType, None);
         };
         let Some(inc) = incoming(&config, msg, ctx, now) else {
@@ -502,6 +508,17 @@ impl Engine {
     /// lease for the subnet's lease time and returns it.
     pub(crate) fn bind(&mut self, config: &Config, inc: &Incoming<'_, '_>, ip: Ipv4Addr) -> Lease {
         let lease_time = inc.subnet_cfg(config).map_or(0, |s| s.lease_time);
+        self.bind_until(config, inc, ip, inc.now.saturating_add(lease_time))
+    }
+
+    /// [`Engine::bind`] with an explicit end (`UnixTime::MAX`: an infinite BOOTP lease).
+    pub(crate) fn bind_until(
+        &mut self,
+        config: &Config,
+        inc: &Incoming<'_, '_>,
+        ip: Ipv4Addr,
+        ends: UnixTime,
+    ) -> Lease {
         let hostname = self.hostname(config, inc);
         if let Some(oip) = self.table.offer_for(inc.client()).map(|o| o.ip) {
             self.table.remove_offer(oip);
@@ -509,12 +526,7 @@ impl Engine {
                 self.pools.free(oip, &self.table);
             }
         }
-        let mut lease = inc.lease(
-            ip,
-            LeaseState::Bound,
-            inc.now,
-            inc.now.saturating_add(lease_time),
-        );
+        let mut lease = inc.lease(ip, LeaseState::Bound, inc.now, ends);
         lease.hostname = hostname;
         self.table.insert_durable(lease.clone());
         self.pools.claim(ip);

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod explain;
 pub mod lease;
 
+mod bootp;
 mod decline;
 mod discover;
 mod inform;

@@ -319,6 +319,20 @@ impl PoolSet {
         None
     }
 
+    /// A never-used free address of subnet `si` from a pool whose index passes `allow`.
+    pub(crate) fn allocate_fresh_in(
+        &mut self,
+        si: usize,
+        allow: impl Fn(usize) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let sp = self.subnets.get_mut(si)?;
+        sp.pools
+            .iter_mut()
+            .enumerate()
+            .filter(|(j, _)| allow(*j))
+            .find_map(|(_, p)| p.take())
+    }
+
     /// Free addresses of subnet `si`: never-used ones exactly, reusable ones approximately
     /// (queue length, may include stale entries).
     pub(crate) fn free_estimate(&self, si: usize) -> (u64, usize) {

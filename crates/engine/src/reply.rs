@@ -254,6 +254,32 @@ pub(crate) fn lease_reply(
     }
 }
 
+/// BOOTREPLY to a BOOTP request (RFC 951, RFC 1542): yiaddr, siaddr and file, and the
+/// configured options in the vendor area (RFC 1497; BOOTP has no message type, lease time or
+/// server identifier). Addressed like a DHCP reply (RFC 1542 §5.4).
+pub(crate) fn bootp_reply(
+    req: &Message<'_>,
+    yiaddr: Ipv4Addr,
+    options: OptionSource<'_>,
+    hwaddr: HwAddr,
+) -> Reply {
+    let mut b = MessageBuilder::bootp_reply(req);
+    b.set_yiaddr(yiaddr);
+    let (next_server, boot_file) = options.boot();
+    if let Some(a) = next_server {
+        b.set_siaddr(a);
+    }
+    if let Some(f) = boot_file.filter(|f| f.len() < BOOT_FILE_FIELD_LEN) {
+        b.set_file(f.as_bytes());
+    }
+    options.emit(&mut b, None);
+    Reply {
+        packet: finish(b, req),
+        dest: dest(req, yiaddr, hwaddr),
+        msg_type: MessageType::Ack,
+    }
+}
+
 /// ACK to a DHCPINFORM: options only, no yiaddr, no lease time (RFC 2131 §4.3.5), sent to
 /// the relay or to ciaddr.
 pub(crate) fn inform_reply(

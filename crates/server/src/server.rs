@@ -903,6 +903,7 @@ mod tests {
                 pools: vec![PoolConfig {
                     start: Ipv4Addr::new(198, 18, 1, 10),
                     end: Ipv4Addr::new(198, 18, 1, 20),
+                    bootp: false,
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),

@@ -67,6 +67,31 @@ impl MessageBuilder {
         b
     }
 
+    /// A BOOTP reply (RFC 951, RFC 1542) for `req`: like [`MessageBuilder::reply`] but without
+    /// option 53 (BOOTP has no message types); the vendor area keeps the RFC 1497 cookie.
+    pub fn bootp_reply(req: &Message<'_>) -> Self {
+        let mut b = Self::empty(BOOTREPLY);
+        let raw = req.as_bytes();
+        let chaddr = raw.get(OFF_CHADDR..OFF_CHADDR + CHADDR_LEN).unwrap_or(&[]);
+        b.put(OFF_HTYPE, &[req.htype(), req.hlen()])
+            .put(OFF_XID, &req.xid().to_be_bytes())
+            .put(OFF_CHADDR, chaddr)
+            .set_flags(req.flags())
+            .set_giaddr(req.giaddr());
+        b
+    }
+
+    /// A BOOTP request (tests): like [`MessageBuilder::request`] without option 53.
+    pub fn bootp_request(xid: u32, chaddr: &[u8]) -> Self {
+        let mut b = Self::empty(BOOTREQUEST);
+        let n = chaddr.len().min(CHADDR_LEN);
+        let hlen = u8::try_from(n).unwrap_or(0);
+        b.put(OFF_HTYPE, &[HTYPE_ETHERNET, hlen])
+            .put(OFF_XID, &xid.to_be_bytes())
+            .put(OFF_CHADDR, chaddr.get(..n).unwrap_or(&[]));
+        b
+    }
+
     /// A BOOTREQUEST from a client (tests, bench): htype 1, hlen = chaddr.len() (<= 16).
     ///
     /// A `chaddr` longer than 16 bytes is truncated to 16.

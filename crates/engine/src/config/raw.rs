@@ -299,6 +299,7 @@ pub(super) struct RawSubnet {
 pub(super) struct RawPool {
     pub start: Option<String>,
     pub end: Option<String>,
+    pub bootp: Option<bool>,
 }
 
 /// `[[subnet.reservation]]`.
@@ -737,6 +738,6 @@ mod tests {
     #[test]
     fn struct_fields_lists_serde_names() {
         assert_eq!(struct_fields::<RawOption>(), &["code", "type", "value"]);
-        assert_eq!(struct_fields::<RawPool>(), &["start", "end"]);
+        assert_eq!(struct_fields::<RawPool>(), &["start", "end", "bootp"]);
     }
 }

@@ -1107,7 +1107,11 @@ impl Validator<'_, '_> {
             return None;
         }
         self.pools.push((path.to_owned(), start, end));
-        Some(PoolConfig { start, end })
+        Some(PoolConfig {
+            start,
+            end,
+            bootp: raw.bootp.unwrap_or(false),
+        })
     }
 
     fn reservation(

@@ -73,6 +73,7 @@ fn config() -> Config {
                 pools: vec![PoolConfig {
                     start: ip("198.18.0.10"),
                     end: ip("198.18.0.19"),
+                    bootp: false,
                 }],
                 reservations: vec![
                     ReservationConfig {
@@ -106,6 +107,7 @@ fn config() -> Config {
                 pools: vec![PoolConfig {
                     start: ip("198.18.1.100"),
                     end: ip("198.18.1.102"),
+                    bootp: false,
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),
@@ -409,6 +411,7 @@ fn decline_quarantines_until_hold_ends() {
     cfg.subnets[0].pools = vec![PoolConfig {
         start: ip("198.18.0.10"),
         end: ip("198.18.0.11"),
+        bootp: false,
     }];
     let mut h = Harness::with(cfg, Vec::new());
     let (c, other, third) = (client(1), client(2), client(3));
@@ -717,6 +720,7 @@ fn expired_addresses_are_reused_oldest_first_after_fresh_ones() {
     cfg.subnets[0].pools = vec![PoolConfig {
         start: ip("198.18.0.10"),
         end: ip("198.18.0.12"),
+        bootp: false,
     }];
     let mut h = Harness::with(cfg, Vec::new());
     let a = h.dora(&client(1));
@@ -760,6 +764,7 @@ fn reconfigure_keeps_leases_and_naks_renewals_outside_new_pools() {
     cfg.subnets[0].pools = vec![PoolConfig {
         start: ip("198.18.0.100"),
         end: ip("198.18.0.110"),
+        bootp: false,
     }];
     h.engine.reconfigure(Arc::new(cfg), h.now);
     assert_eq!(
@@ -856,7 +861,7 @@ proptest! {
     fn no_address_is_ever_held_by_two_clients(ops in proptest::collection::vec(op(), 1..60)) {
         let mut cfg = config();
         // Five pool addresses (one reserved for client 0xaa, unused here) for six clients.
-        cfg.subnets[0].pools = vec![PoolConfig { start: ip("198.18.0.12"), end: ip("198.18.0.17") }];
+        cfg.subnets[0].pools = vec![PoolConfig { start: ip("198.18.0.12"), end: ip("198.18.0.17"), bootp: false }];
         let mut h = Harness::with(cfg, Vec::new());
         // What each client believes it holds: last offer and last binding.
         let mut offered: HashMap<u8, Ipv4Addr> = HashMap::new();
@@ -960,6 +965,7 @@ fn rebuild_one_million_leases_is_fast() {
         pools: vec![PoolConfig {
             start: ip("10.0.0.1"),
             end: ip("10.15.255.254"),
+            bootp: false,
         }],
         reservations: vec![],
         options: DhcpOptions::default(),
@@ -1044,6 +1050,7 @@ fn throughput_of_dora_and_renew() {
     cfg.subnets[0].pools = vec![PoolConfig {
         start: ip("198.18.1.0"),
         end: ip("198.19.255.254"),
+        bootp: false,
     }];
     cfg.subnets.truncate(1);
     let mut h = Harness::with(cfg, Vec::new());
@@ -1088,5 +1095,6 @@ fn throughput_of_dora_and_renew() {
     );
 }
 
+mod bootp;
 mod classes;
 mod relay;
