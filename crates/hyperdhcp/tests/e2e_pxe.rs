@@ -1,7 +1,8 @@
 //! PXE end to end: a PXE client (a DISCOVER crafted by this test binary with options 60 and
 //! 93, sent from inside the client namespace like e2e_hostile.rs does) gets its
 //! architecture's boot file (file field and option 67), the TFTP server (option 66) and the
-//! next-server (siaddr) from the matching `[[class]]`.
+//! next-server (siaddr) from the matching `[[class]]`. A BOOTP client (a BOOTREQUEST without
+//! option 53) is answered from a `bootp = true` pool with an infinite lease.
 
 mod common;
 
@@ -32,15 +33,25 @@ fn classes() -> String {
     )
 }
 
-/// Sends a PXE DISCOVER (broadcast flag set) and prints the OFFER's fields on one line.
+/// Arch value selecting the BOOTP client in [`pxe_client_entry_point`].
+const BOOTP_MODE: u16 = u16::MAX;
+
+/// Sends a PXE DISCOVER (broadcast flag set) and prints the OFFER's fields on one line; with
+/// `arch` = [`BOOTP_MODE`] a BOOTREQUEST without option 53 instead, printing the BOOTREPLY.
 fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
     let sock = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68))?;
     sock.set_broadcast(true)?;
     sock.set_read_timeout(Some(Duration::from_millis(500)))?;
     let xid = 0x7078_6500 | u32::from(arch);
-    let mut b = MessageBuilder::request(MessageType::Discover, xid, &mac);
-    b.set_flags(FLAG_BROADCAST)
-        .option(
+    let bootp = arch == BOOTP_MODE;
+    let mut b = if bootp {
+        MessageBuilder::bootp_request(xid, &mac)
+    } else {
+        MessageBuilder::request(MessageType::Discover, xid, &mac)
+    };
+    b.set_flags(FLAG_BROADCAST);
+    if !bootp {
+        b.option(
             code::VENDOR_CLASS_ID,
             format!("PXEClient:Arch:{arch:05}:UNDI:003016").as_bytes(),
         )
@@ -54,6 +65,7 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
                 code::BOOTFILE_NAME,
             ],
         );
+    }
     let discover = b.finish();
     let deadline = Instant::now() + OFFER_WAIT;
     let mut buf = [0u8; 1500];
@@ -67,7 +79,12 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
             let Ok(m) = Message::parse(&buf[..n]) else {
                 continue;
             };
-            if m.xid() != xid || m.message_type() != Some(MessageType::Offer) {
+            let want = if bootp {
+                None
+            } else {
+                Some(MessageType::Offer)
+            };
+            if m.xid() != xid || m.op() != hyperdhcp_wire::BOOTREPLY || m.message_type() != want {
                 continue;
             }
             let file = m.file();
@@ -77,8 +94,9 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
                     .map(|v| String::from_utf8_lossy(&v).into_owned())
                     .unwrap_or_default()
             };
+            let routers = m.routers().unwrap_or_default();
             println!(
-                "OFFER yiaddr={} siaddr={} file={} opt67={} opt66={}",
+                "OFFER yiaddr={} siaddr={} file={} opt67={} opt66={} routers={routers:?}",
                 m.yiaddr(),
                 m.siaddr(),
                 String::from_utf8_lossy(&file[..end]),
@@ -156,7 +174,7 @@ fn pxe_clients_get_their_architectures_boot_file_and_next_server() -> Result<()>
             offer.contains(&format!("siaddr={NEXT_SERVER} "))
                 && offer.contains(&format!("file={file} "))
                 && offer.contains(&format!("opt67={file} "))
-                && offer.ends_with(&format!("opt66={NEXT_SERVER}")),
+                && offer.contains(&format!("opt66={NEXT_SERVER} ")),
             "arch {arch}: {offer}"
         );
         let yiaddr: Ipv4Addr = offer
@@ -167,5 +185,45 @@ fn pxe_clients_get_their_architectures_boot_file_and_next_server() -> Result<()>
             .with_context(|| offer.clone())?;
         ensure!((POOL_START..=POOL_END).contains(&yiaddr), "{offer}");
     }
+    Ok(())
+}
+
+#[test]
+fn bootp_client_is_answered_with_an_infinite_lease() -> Result<()> {
+    let mut lab = Lab::new()?;
+    let cfg = LabConfig::new(lab.path());
+    let text = cfg.to_toml().replace(
+        &format!("end = \"{POOL_END}\"\n"),
+        &format!("end = \"{POOL_END}\"\nbootp = true\n"),
+    );
+    ensure!(text.contains("bootp = true"), "{text}");
+    let path = lab.write_config("bootp.toml", &text)?;
+    let server = lab.start_server_file(&path)?;
+    let c = lab.client(0).clone();
+    lab.add_client_addr(0, CLIENT_CIDR)?;
+    lab.exec(&c.ns, "ip", &["route", "add", "default", "dev", &c.ifname])?;
+
+    let reply =
+        run_pxe_client(&lab, BOOTP_MODE, "02-00-00-00-0b-01").with_context(|| server.log())?;
+    let yiaddr: Ipv4Addr = reply
+        .split("yiaddr=")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|a| a.parse().ok())
+        .with_context(|| reply.clone())?;
+    ensure!((POOL_START..=POOL_END).contains(&yiaddr), "{reply}");
+    ensure!(
+        reply.contains(&format!("routers=[{ROUTER}]")),
+        "vendor options: {reply}"
+    );
+    let lease = wait_lease(&cfg.store, yiaddr, "bound by BOOTP", |l| {
+        l.state == "bound" && l.mac == "02:00:00:00:0b:01"
+    })?;
+    // Infinite: `leases list` shows the end as the far future (9999-12-31).
+    ensure!(
+        lease.ends > 253_000_000_000,
+        "BOOTP lease ends {}",
+        lease.ends
+    );
     Ok(())
 }
