@@ -9,7 +9,8 @@
 #
 # Usage (as root): bench/hooks.sh
 # Needs: target/release/hyperdhcp (cargo build --release -p hyperdhcp), busybox (wget).
-# Environment: LO (4000), HI (40000), STEP_SECS (5), CLIENTS, ... (see search.sh),
+# Environment: LO (4000), HI (40000), ORDER ("plain hooked": which side runs first on each
+# rung), STEP_SECS (5), CLIENTS, ... (see search.sh),
 # HDB_OUT (log directory; default a new /tmp/hdb-hooks.* directory, kept).
 set -euo pipefail
 HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,7 @@ HDB_CLI_NS=${HDB_CLI_NS:-hdbh-cli}
 . "$HDB_ROOT/bench/search.sh"
 
 LO=${LO:-4000}
+ORDER=${ORDER:-"plain hooked"}
 HI=${HI:-40000}
 HDB_OUT=${HDB_OUT:-$(mktemp -d /tmp/hdb-hooks.XXXXXX)}
 mkdir -p "$HDB_OUT"
@@ -98,7 +100,7 @@ for m in plain hooked; do RATE[$m]=0; RESULT[$m]="0 0 100 0 0"; FAILS[$m]=0; FAI
 LAST_HOOKED_METRICS=""
 rate=$LO
 while [ "$rate" -le "$HI" ] && { [ "${FAILS[plain]}" -lt 2 ] || [ "${FAILS[hooked]}" -lt 2 ]; }; do
-    for m in plain hooked; do
+    for m in $ORDER; do
         [ "${FAILS[$m]}" -lt 2 ] || continue
         step "$m" "$rate"
         if [ "$STEP_PASS" = 1 ]; then
