@@ -315,6 +315,28 @@ pub struct SubnetConfig {
     /// `always_send`: option codes sent even when the client did not request them (besides
     /// the basic ones: 1, 3, 6, 12, 15, 28).
     pub always_send: Vec<u8>,
+    /// `shared_network`: subnets with the same name share one link; when the selected one is
+    /// exhausted the next (in file order) is tried.
+    pub shared_network: Option<String>,
+}
+
+impl Config {
+    /// Subnet `si` and the other subnets of its shared network, in file order with `si` first.
+    pub fn shared_with(&self, si: usize) -> impl Iterator<Item = usize> + '_ {
+        let name = self
+            .subnets
+            .get(si)
+            .and_then(|s| s.shared_network.as_deref());
+        std::iter::once(si).chain(
+            self.subnets
+                .iter()
+                .enumerate()
+                .filter(move |(j, s)| {
+                    *j != si && name.is_some() && s.shared_network.as_deref() == name
+                })
+                .map(|(j, _)| j),
+        )
+    }
 }
 
 /// Most `[[class]]` tables (matched classes are kept as a 64-bit set per request).

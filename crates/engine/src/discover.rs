@@ -12,13 +12,26 @@ use crate::reply::{self, LeaseTimes};
 
 /// Offers an address and holds it in memory for `server.offer_timeout`.
 pub(crate) fn handle(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_>) -> Decision {
-    let (Some(si), Some(subnet)) = (inc.subnet, inc.subnet_cfg(config)) else {
+    let Some(si) = inc.subnet else {
+        return ignored(IgnoreReason::NoSubnet, None);
+    };
+    // Shared network: the selected subnet first, then the others on the same link in order.
+    for sj in config.shared_with(si) {
+        let mut alt = inc.clone();
+        alt.subnet = Some(sj);
+        if let Some(ip) = choose_address(engine, config, &alt, sj) {
+            return offer(engine, config, &alt, ip);
+        }
+    }
+    ignored(IgnoreReason::PoolExhausted, inc.cidr(config))
+}
+
+/// Holds `ip` for the client and builds the OFFER.
+fn offer(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_>, ip: Ipv4Addr) -> Decision {
+    let Some(subnet) = inc.subnet_cfg(config) else {
         return ignored(IgnoreReason::NoSubnet, None);
     };
     let cidr = Some(subnet.cidr);
-    let Some(ip) = choose_address(engine, config, inc, si) else {
-        return ignored(IgnoreReason::PoolExhausted, cidr);
-    };
     let ends = inc.now.saturating_add(config.server.offer_timeout);
     let client = inc.client();
     // A client has at most one outstanding offer: drop one for another address.

@@ -32,6 +32,7 @@ pub struct Engine {
 }
 
 /// One request being handled: the message plus what the engine derived from it.
+#[derive(Clone)]
 pub(crate) struct Incoming<'r, 'a> {
     /// The parsed request.
     pub(crate) msg: &'r Message<'a>,
@@ -127,6 +128,20 @@ pub(crate) fn incoming<'r, 'a>(
     };
     if !config.classes.is_empty() {
         inc.classes = classes::evaluate(&config.classes, msg, &inc.hw, &inc.relay());
+    }
+    // A shared network: the client's address (ciaddr, else option 50) may be in another
+    // subnet of the same link than the one selection found first.
+    if let Some(si) = inc.subnet {
+        let named = Some(msg.ciaddr())
+            .filter(|a| !a.is_unspecified())
+            .or_else(|| msg.requested_ip());
+        if let Some(a) = named
+            && let Some(sj) = config
+                .shared_with(si)
+                .find(|&j| config.subnets.get(j).is_some_and(|s| s.cidr.contains(&a)))
+        {
+            inc.subnet = Some(sj);
+        }
     }
     Some(inc)
 }

@@ -908,6 +908,7 @@ mod tests {
                 reservations: vec![],
                 options: DhcpOptions::default(),
                 always_send: Vec::new(),
+                shared_network: None,
             }],
             hooks: Default::default(),
             events: Default::default(),

@@ -267,6 +267,7 @@ const RESERVATION_NESTED: &[&str] = &["classless_routes", "option"];
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSubnet {
     pub cidr: Option<String>,
+    pub shared_network: Option<String>,
     pub always_send: Option<Vec<i64>>,
     pub interface: Option<String>,
     pub lease_time: Option<RawDuration>,

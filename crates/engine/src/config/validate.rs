@@ -529,6 +529,7 @@ impl Validator<'_, '_> {
             reservations,
             options,
             always_send,
+            shared_network: raw.shared_network.clone().filter(|n| !n.is_empty()),
         })
     }
 

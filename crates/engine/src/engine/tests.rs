@@ -97,6 +97,7 @@ fn config() -> Config {
                 ],
                 options: opts_a,
                 always_send: Vec::new(),
+                shared_network: None,
             },
             SubnetConfig {
                 cidr: net("198.18.1.0/24"),
@@ -112,6 +113,7 @@ fn config() -> Config {
                 reservations: vec![],
                 options: DhcpOptions::default(),
                 always_send: Vec::new(),
+                shared_network: None,
             },
         ],
         hooks: Default::default(),
@@ -970,6 +972,7 @@ fn rebuild_one_million_leases_is_fast() {
         reservations: vec![],
         options: DhcpOptions::default(),
         always_send: Vec::new(),
+        shared_network: None,
     });
     let leases: Vec<Lease> = (1..=N)
         .map(|i| Lease {

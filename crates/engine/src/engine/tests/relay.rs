@@ -131,3 +131,27 @@ fn circuit_id_and_remote_id_select_reservations() {
     }));
     assert_ne!(offered(&d), ip("198.18.1.50"));
 }
+
+#[test]
+fn shared_network_tries_the_next_subnet_when_the_first_is_exhausted() {
+    let mut cfg = config();
+    for s in &mut cfg.subnets {
+        s.shared_network = Some("lan".into());
+    }
+    // One free address in subnet A (the .15 reservation is someone else's).
+    cfg.subnets[0].pools[0].end = ip("198.18.0.10");
+    let mut h = Harness::with(cfg, Vec::new());
+    assert_eq!(h.dora(&client(1)), ip("198.18.0.10"));
+    // A is full: the second client is offered subnet B's pool on the same link.
+    let c = client(2);
+    let d = h.send(&c.discover(|_| {}));
+    assert_eq!(d.subnet, Some(net("198.18.1.0/24")));
+    let b = offered(&d);
+    assert!((ip("198.18.1.100")..=ip("198.18.1.102")).contains(&b));
+    // Its REQUEST names B's address: served by subnet B although it arrived on A's link.
+    let d = h.send(&c.select(b, ip("198.18.0.1")));
+    assert_eq!(d.outcome, Outcome::Acked(b));
+    assert_eq!(d.subnet, Some(net("198.18.1.0/24")));
+    // And its renewal too.
+    assert_eq!(h.send(&c.renew(b)).outcome, Outcome::Acked(b));
+}
