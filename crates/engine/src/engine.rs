@@ -556,11 +556,17 @@ impl Engine {
         {
             return Some(h.into());
         }
-        let raw = inc.msg.option(code::HOSTNAME)?;
-        std::str::from_utf8(&raw)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(Box::from)
+        let from_12 = inc.msg.option(code::HOSTNAME).and_then(|raw| {
+            std::str::from_utf8(&raw)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(Box::from)
+        });
+        // RFC 4702 §2.3: else the client's FQDN (option 81), kept for later DNS updates.
+        from_12.or_else(|| {
+            let fqdn = hyperdhcp_wire::ClientFqdn::parse(&inc.msg.client_fqdn()?)?;
+            (!fqdn.name.is_empty()).then(|| fqdn.name.into_boxed_str())
+        })
     }
 
     /// Withdraws the client's outstanding offer, returning its address to the pool.

@@ -15,6 +15,7 @@
 //! * `encoding` — helpers for structured option values: classless routes (RFC 3442) and
 //!   domain search lists (RFC 3397).
 //! * [`relay`] — [`RelayAgentInfo`], option 82 sub-options (RFC 3046, 3527, 3993).
+//! * [`fqdn`] — [`ClientFqdn`], option 81 (RFC 4702).
 //! * `fuzz` — [`fuzz_exercise`], shared by the fuzz target and the corpus replay test.
 #![deny(
     clippy::unwrap_used,
@@ -29,6 +30,7 @@ pub mod code;
 pub mod consts;
 mod encoding;
 mod error;
+pub mod fqdn;
 mod fuzz;
 mod message;
 mod message_type;
@@ -41,6 +43,7 @@ pub use encoding::{
     encode_classless_routes, encode_domain_search,
 };
 pub use error::ParseError;
+pub use fqdn::ClientFqdn;
 #[doc(hidden)]
 pub use fuzz::fuzz_exercise;
 pub use message::Message;

@@ -172,3 +172,19 @@ fn explain_names_subnet_pool_classes_reservation_and_sources() {
     assert_eq!(d.reservation, Some((ip("198.18.0.15"), "mac")));
     assert_eq!(d.outcome, Outcome::Offered(ip("198.18.0.15")));
 }
+
+#[test]
+fn client_fqdn_is_stored_as_the_lease_host_name() {
+    let mut h = Harness::new();
+    let c = client(7);
+    let d = h.send(&c.discover(|_| {}));
+    let Outcome::Offered(a) = d.outcome else {
+        panic!("{:?}", d.outcome)
+    };
+    let d = h.send(&c.packet(MessageType::Request, |b| {
+        b.option_ip(code::SERVER_ID, ip("198.18.0.1"))
+            .option_ip(code::REQUESTED_IP, a)
+            .option(code::CLIENT_FQDN, b"\x05\x00\x00\x02pc\x03lab\x04test\x00");
+    }));
+    assert_eq!(upsert(&d).hostname.as_deref(), Some("pc.lab.test"));
+}
