@@ -48,6 +48,7 @@ impl ClientFqdn {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
