@@ -43,6 +43,9 @@ pub struct Emitter {
     in_flight: VecDeque<Group>,
     /// When the next pool snapshot is due.
     next_snapshot: UnixTime,
+    /// The address the request being handled already held, bound to the same client, before
+    /// the engine saw it (an ACK for it is `lease.renew`).
+    prior_binding: Option<std::net::Ipv4Addr>,
 }
 
 impl Emitter {
@@ -56,10 +59,32 @@ impl Emitter {
         }
     }
 
-    /// A request of the current batch is being read.
-    pub fn note_read(&mut self) {
+    /// A request of the current batch is being read; call before `Engine::handle`. Notes
+    /// whether a REQUEST's address is already bound to the same client, so that its ACK is
+    /// reported as `lease.renew`.
+    pub fn note_read(&mut self, msg: &Message<'_>, engine: &Engine) {
         if self.telemetry.is_some() && self.current.read_at.is_none() {
             self.current.read_at = Some(Instant::now());
+        }
+        self.prior_binding = None;
+        if self.sender.is_some() && msg.message_type() == Some(hyperdhcp_wire::MessageType::Request)
+        {
+            // RENEWING/REBINDING name the address in ciaddr, SELECTING/INIT-REBOOT in option 50
+            // (RFC 2131 §4.3.2).
+            let ciaddr = msg.ciaddr();
+            let ip = if ciaddr.is_unspecified() {
+                msg.requested_ip()
+            } else {
+                Some(ciaddr)
+            };
+            self.prior_binding = ip
+                .and_then(|ip| engine.lease_by_ip(ip))
+                .filter(|l| {
+                    l.state == LeaseState::Bound
+                        && l.hwaddr.htype == msg.htype()
+                        && l.hwaddr.as_bytes() == msg.chaddr()
+                })
+                .map(|l| l.ip);
         }
     }
 
@@ -162,15 +187,15 @@ impl Emitter {
             }
             return;
         }
-        // RFC 2131 §4.3.2: a REQUEST with ciaddr set comes from a client in RENEWING or
-        // REBINDING state, i.e. extending a binding it holds (same rule as the lease history).
-        let renewing = !msg.ciaddr().is_unspecified();
+        // An ACK extending the binding the client already held (RENEWING, REBINDING, or an
+        // INIT-REBOOT confirming it, RFC 2131 §4.3.2) is a renewal; any other ACK a new binding.
+        let prior = self.prior_binding.take();
         for change in &decision.changes {
             let LeaseChange::Upsert(lease) = change else {
                 continue;
             };
             let kind = match lease.state {
-                LeaseState::Bound if renewing => EventKind::LeaseRenew,
+                LeaseState::Bound if prior == Some(lease.ip) => EventKind::LeaseRenew,
                 LeaseState::Bound => EventKind::LeaseAck,
                 LeaseState::Released => EventKind::LeaseRelease,
                 LeaseState::Declined => EventKind::LeaseDecline,
@@ -306,10 +331,26 @@ mod tests {
     const IP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 10);
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x31];
 
-    fn engine() -> Engine {
+    fn engine_with(leases: Vec<Lease>) -> Engine {
         let text = "[server]\ninterfaces = [\"srv0\"]\n[[subnet]]\ncidr = \"198.18.0.0/16\"\n[[subnet.pool]]\nstart = \"198.18.1.10\"\nend = \"198.18.1.20\"\n";
         let config = Config::from_toml_str(text).expect("config");
-        Engine::new(Arc::new(config), Vec::new(), 1_000)
+        Engine::new(Arc::new(config), leases, 1_000)
+    }
+
+    fn engine() -> Engine {
+        engine_with(Vec::new())
+    }
+
+    fn bound_lease() -> Lease {
+        Lease {
+            ip: IP,
+            hwaddr: HwAddr::ethernet(MAC),
+            client_id: None,
+            hostname: None,
+            state: LeaseState::Bound,
+            starts: 900,
+            ends: 4_500,
+        }
     }
 
     fn emitter() -> (Emitter, EventReceiver, Arc<EventStats>) {
@@ -371,12 +412,14 @@ mod tests {
     #[test]
     fn failed_commit_drops_its_events_and_renewals_are_named() {
         let (mut em, mut rx, stats) = emitter();
-        let engine = engine();
+        let engine = engine_with(vec![bound_lease()]);
         let packet = request(IP);
         let msg = Message::parse(&packet).expect("parse");
         let d = decision(Outcome::Acked(IP), LeaseState::Bound);
+        em.note_read(&msg, &engine);
         em.on_decision(&msg, &d, "srv0", &engine, 1_000);
         em.seal();
+        em.note_read(&msg, &engine);
         em.on_decision(&msg, &d, "srv0", &engine, 1_001);
         em.seal();
         em.finished(false, 1, Duration::ZERO, 0);
@@ -386,9 +429,31 @@ mod tests {
         );
         em.finished(true, 1, Duration::ZERO, 1);
         let e = rx.rx.try_recv().expect("second batch");
-        assert_eq!(e.kind, EventKind::LeaseRenew, "REQUEST with ciaddr");
+        assert_eq!(
+            e.kind,
+            EventKind::LeaseRenew,
+            "the client held this binding"
+        );
         assert_eq!(e.time, 1_001);
         assert_eq!(EventStats::get(&stats.published), 1);
+    }
+
+    #[test]
+    fn ciaddr_alone_is_not_a_renewal() {
+        // Another client's binding, or none: the ACK creates a binding, whatever ciaddr says.
+        let mut other = bound_lease();
+        other.hwaddr = HwAddr::ethernet([2, 0, 0, 0, 0, 0x99]);
+        for engine in [engine(), engine_with(vec![other])] {
+            let (mut em, mut rx, _) = emitter();
+            let packet = request(IP);
+            let msg = Message::parse(&packet).expect("parse");
+            em.note_read(&msg, &engine);
+            let d = decision(Outcome::Acked(IP), LeaseState::Bound);
+            em.on_decision(&msg, &d, "srv0", &engine, 1_000);
+            em.seal();
+            em.finished(true, 1, Duration::ZERO, 1);
+            assert_eq!(rx.rx.try_recv().expect("event").kind, EventKind::LeaseAck);
+        }
     }
 
     #[test]

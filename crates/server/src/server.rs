@@ -780,7 +780,7 @@ fn handle_datagram(
         interface_addrs: &sock.addrs,
         source: d.source,
     };
-    emitter.note_read();
+    emitter.note_read(&msg, engine);
     let decision = engine.handle(&msg, &ctx, now);
     // Issue 5: an OFFER of a dynamic address waits for its probe (logged when released).
     let Some(decision) = probing.intercept(
