@@ -219,7 +219,8 @@ fn finish(mut b: MessageBuilder, req: &Message<'_>) -> Vec<u8> {
     if let Some(rai) = req.relay_agent_info() {
         b.option(code::RELAY_AGENT_INFO, &rai);
     }
-    b.finish()
+    // RFC 2132 §9.10 / §9.3: within the client's maximum size, overloading file and sname.
+    b.finish_within(req.max_message_size())
 }
 
 /// OFFER or ACK for an address (RFC 2131 §4.3.1 table 3).

@@ -11,11 +11,16 @@ use crate::message_type::MessageType;
 /// so typical replies never reallocate.
 const INITIAL_CAPACITY: usize = DEFAULT_MAX_MESSAGE_SIZE as usize;
 
+/// IPv4 (20) and UDP (8) header bytes inside option 57's datagram size.
+const IP_UDP_HEADERS: usize = 28;
+
 /// Encodes one message. Options longer than 255 bytes are split into several instances
 /// (RFC 3396). `finish` appends END and pads to MIN_MESSAGE_LEN.
 ///
-/// Options are written only to the `options` field, in call order; the builder never uses
-/// option overload. `sname`/`file` values longer than their fields are truncated.
+/// Options are written to the `options` field in call order; only
+/// [`MessageBuilder::finish_within`] moves them into `file`/`sname` (option 52 overload) when
+/// the client's maximum message size requires it. `sname`/`file` values longer than their
+/// fields are truncated.
 #[derive(Clone, Debug)]
 pub struct MessageBuilder {
     /// Header, cookie and the options written so far (no END yet).
@@ -212,6 +217,77 @@ impl MessageBuilder {
         (self.buf.len() + 1).max(MIN_MESSAGE_LEN)
     }
 
+    /// Like [`MessageBuilder::finish`], but keeps the message within what the client accepts:
+    /// `max_message_size` is option 57 (RFC 2132 §9.10: the largest IP datagram, at least
+    /// 576; `None` means 576). When the options do not fit, later options move into the
+    /// unused `file` and then `sname` fields with option 52 (RFC 2132 §9.3); options that fit
+    /// nowhere are dropped, last first (callers write the most important first).
+    pub fn finish_within(self, max_message_size: Option<u16>) -> Vec<u8> {
+        let ip_max = max_message_size
+            .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
+            .max(DEFAULT_MAX_MESSAGE_SIZE);
+        let limit = usize::from(ip_max) - IP_UDP_HEADERS;
+        if self.buf.len() < limit {
+            return self.finish();
+        }
+        self.overload(limit)
+    }
+
+    /// Re-lays the options over the options field, then `file`, then `sname` (each only when
+    /// empty), adding option 52.
+    fn overload(mut self, limit: usize) -> Vec<u8> {
+        let options = self.buf.split_off(OPTIONS_OFFSET.min(self.buf.len()));
+        // Whole TLVs in order (the builder never writes PAD or END before finish).
+        let mut tlvs: Vec<&[u8]> = Vec::new();
+        let mut rest = options.as_slice();
+        while let [_, len, ..] = rest {
+            let n = 2 + usize::from(*len);
+            let Some((tlv, next)) = rest.split_at_checked(n) else {
+                break;
+            };
+            tlvs.push(tlv);
+            rest = next;
+        }
+        let empty = |b: &Self, off: usize, len: usize| {
+            b.buf
+                .get(off..off + len)
+                .is_some_and(|f| f.iter().all(|&c| c == 0))
+        };
+        let file_free = empty(&self, OFF_FILE, FILE_LEN);
+        let sname_free = empty(&self, OFF_SNAME, SNAME_LEN);
+        // Room in the options field: END and option 52 (3 bytes) must fit too.
+        let mut main_room = limit.saturating_sub(OPTIONS_OFFSET + 1 + 3);
+        let mut file = Vec::new();
+        let mut sname = Vec::new();
+        let mut main = Vec::new();
+        for tlv in tlvs {
+            let is_type = tlv.first() == Some(&code::MESSAGE_TYPE);
+            if tlv.len() <= main_room || is_type {
+                main.extend_from_slice(tlv);
+                main_room = main_room.saturating_sub(tlv.len());
+            } else if file_free && file.len() + tlv.len() < FILE_LEN {
+                file.extend_from_slice(tlv);
+            } else if sname_free && sname.len() + tlv.len() < SNAME_LEN {
+                sname.extend_from_slice(tlv);
+            }
+            // Else: no room anywhere; dropped.
+        }
+        let overload = u8::from(!file.is_empty()) | (u8::from(!sname.is_empty()) << 1);
+        if overload != 0 {
+            self.buf.extend_from_slice(&[code::OVERLOAD, 1, overload]);
+        }
+        self.buf.extend_from_slice(&main);
+        for (area, off, len) in [(&file, OFF_FILE, FILE_LEN), (&sname, OFF_SNAME, SNAME_LEN)] {
+            if !area.is_empty() {
+                let mut field = area.clone();
+                field.push(code::END);
+                field.resize(len, code::PAD);
+                self.put(off, &field);
+            }
+        }
+        self.finish()
+    }
+
     /// Appends END and pads with zeros (PAD) to [`MIN_MESSAGE_LEN`] (RFC 1542 §3.3).
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.push(code::END);
@@ -314,5 +390,49 @@ mod tests {
         assert!(m.file()[10..].iter().all(|&x| x == 0));
         b.set_hlen(17);
         assert_eq!(Message::parse(&b.finish()).err(), Some(ParseError::BadHlen));
+    }
+
+    #[test]
+    fn finish_within_overloads_file_then_sname_and_parses_back() {
+        let req_bytes = MessageBuilder::request(MessageType::Discover, 7, &MAC).finish();
+        let req = Message::parse(&req_bytes).unwrap();
+        let mut b = MessageBuilder::reply(&req, MessageType::Offer);
+        // 10 options of 60 bytes: 600+ bytes, more than the 548-byte default.
+        for c in 200..210u8 {
+            b.option(c, &[c; 58]);
+        }
+        let small = b.clone().finish_within(None);
+        assert!(small.len() <= 548, "{}", small.len());
+        let m = Message::parse(&small).unwrap();
+        assert_eq!(m.overload(), 3, "file and sname used");
+        assert_eq!(m.message_type(), Some(MessageType::Offer));
+        // Everything that fitted is readable, in order; what did not fit was dropped from
+        // the end.
+        let codes: Vec<u8> = (200..210u8).filter(|c| m.option(*c).is_some()).collect();
+        assert_eq!(codes, (200..200 + codes.len() as u8).collect::<Vec<_>>());
+        assert!(codes.len() >= 7, "{codes:?}");
+        for c in &codes {
+            assert_eq!(m.option(*c).unwrap().as_ref(), &[*c; 58]);
+        }
+        // A client accepting 1500 bytes gets everything without overload.
+        let big = b.finish_within(Some(1500));
+        let m = Message::parse(&big).unwrap();
+        assert_eq!(m.overload(), 0);
+        assert!((200..210u8).all(|c| m.option(c).is_some()));
+    }
+
+    #[test]
+    fn finish_within_leaves_a_used_file_field_alone() {
+        let req_bytes = MessageBuilder::request(MessageType::Discover, 7, &MAC).finish();
+        let req = Message::parse(&req_bytes).unwrap();
+        let mut b = MessageBuilder::reply(&req, MessageType::Offer);
+        b.set_file(b"ipxe.efi");
+        for c in 200..210u8 {
+            b.option(c, &[c; 58]);
+        }
+        let out = b.finish_within(Some(576));
+        let m = Message::parse(&out).unwrap();
+        assert_eq!(m.overload(), 2, "sname only");
+        assert_eq!(&m.file()[..8], b"ipxe.efi");
     }
 }
