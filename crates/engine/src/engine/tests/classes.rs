@@ -188,3 +188,36 @@ fn client_fqdn_is_stored_as_the_lease_host_name() {
     }));
     assert_eq!(upsert(&d).hostname.as_deref(), Some("pc.lab.test"));
 }
+
+#[test]
+fn replies_respect_the_client_maximum_message_size() {
+    let mut cfg = config();
+    // About 400 bytes of options the client asks for.
+    for c in 224..228u8 {
+        cfg.subnets[0].options.set(c, vec![c; 100]);
+    }
+    let mut h = Harness::with(cfg, Vec::new());
+    let prl = [1, 3, 224, 225, 226, 227];
+    let d = h.send(&client(1).discover(|b| {
+        b.option(code::PARAMETER_REQUEST_LIST, &prl);
+    }));
+    let packet = &d.reply.as_ref().unwrap().packet;
+    assert!(
+        packet.len() <= 548,
+        "no option 57: 576-byte datagrams, got {}",
+        packet.len()
+    );
+    let m = Message::parse(packet).unwrap();
+    assert_eq!(m.overload() & 1, 1, "the file field carries options");
+    assert_eq!(m.option(226).as_deref(), Some(&[226u8; 100][..]), "read back from file");
+    assert!(m.option(224).is_some() && m.subnet_mask().is_some());
+    assert!(m.option(227).is_none(), "the last option fits nowhere and is dropped");
+    // A client accepting 1500-byte datagrams gets all of it in the options field.
+    let d = h.send(&client(2).discover(|b| {
+        b.option(code::PARAMETER_REQUEST_LIST, &prl)
+            .option_u16(code::MAX_MESSAGE_SIZE, 1500);
+    }));
+    let m = reply_msg(&d);
+    assert_eq!(m.overload(), 0);
+    assert!((224..228u8).all(|c| m.option(c).is_some()));
+}
