@@ -207,15 +207,20 @@ impl ConflictTable {
         records: Vec<Conflict>,
         now: UnixTime,
         hold_time: u64,
+        decline_hold: u64,
     ) -> Vec<Ipv4Addr> {
         let old_held: Vec<Ipv4Addr> = self.held.keys().copied().collect();
         self.records.clear();
         self.held.clear();
         for c in records {
+            let hold = match c.method {
+                ConflictMethod::ClientDecline => decline_hold,
+                ConflictMethod::Arp | ConflictMethod::Icmp => hold_time,
+            };
             let until = if c.permanent {
                 UnixTime::MAX
             } else {
-                c.last_seen.saturating_add(hold_time)
+                c.last_seen.saturating_add(hold)
             };
             if until > now {
                 self.held.insert(c.ip, until);
@@ -336,7 +341,7 @@ mod tests {
             count: 1,
             permanent: true,
         }];
-        assert_eq!(t.replace(stored, 120, 50), vec![IP]);
+        assert_eq!(t.replace(stored, 120, 50, 50), vec![IP]);
         assert!(t.is_held(other, 10_000));
         assert!(!t.is_held(IP, 120));
         assert_eq!(t.all().len(), 1);

@@ -318,7 +318,8 @@ impl Engine {
     /// addresses no longer held return to the pools.
     pub fn load_conflicts(&mut self, records: Vec<Conflict>, now: UnixTime) {
         let hold = self.config.conflict_detection.hold_time;
-        for ip in self.conflicts.replace(records, now, hold) {
+        let decline_hold = self.config.server.decline_hold;
+        for ip in self.conflicts.replace(records, now, hold, decline_hold) {
             self.pools.free(ip, &self.table);
         }
         // Held addresses leave the pools (claim is idempotent).
