@@ -195,8 +195,8 @@ pub struct LeasesHistoryArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConflictsCommand {
     /// List the conflict records: address, method (arp, icmp, client_decline), responder MAC,
-    /// count, held or permanent, first and last detection. Read-only; works while the server
-    /// runs.
+    /// count, temporary (held for the hold time after the last detection) or permanent, first
+    /// and last detection. Read-only; works while the server runs.
     List(ConflictsListArgs),
 
     /// Delete the conflict record of one address so it can be offered again. A running server
