@@ -390,6 +390,9 @@ pub struct PoolConfig {
     /// `bootp`: BOOTP clients (RFC 951, no option 53) may get addresses from this pool, with
     /// infinite leases.
     pub bootp: bool,
+    /// `classes`: when not empty, only clients matching one of these `[[class]]` names get
+    /// addresses from this pool.
+    pub classes: Vec<String>,
 }
 
 /// `[[subnet.reservation]]`: a fixed address for one client, by MAC or client-id.

@@ -6,7 +6,7 @@ use hyperdhcp_wire::MessageType;
 
 use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
-use crate::engine::{Engine, Incoming, ignored};
+use crate::engine::{Engine, Incoming, ignored, pool_allows};
 use crate::lease::LeaseState;
 use crate::reply::{self, LeaseTimes};
 
@@ -91,7 +91,13 @@ fn choose_address(
         }
     }
     // A recycled address may be held for a conflict: skip it (the hold's end re-queues it).
-    while let Some(ip) = engine.pools.allocate(si, &engine.table) {
+    let subnet = inc.subnet_cfg(config)?;
+    let allow = |j: usize| {
+        subnet.pools.get(j).is_some_and(|p| {
+            pool_allows(subnet, &config.classes, inc.classes, |q| std::ptr::eq(q, p))
+        })
+    };
+    while let Some(ip) = engine.pools.allocate_where(si, &engine.table, allow) {
         if !engine.conflicts.is_held(ip, inc.now) {
             return Some(ip);
         }

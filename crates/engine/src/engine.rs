@@ -8,7 +8,7 @@ use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, RelayAgentInfo, code};
 use ipnet::Ipv4Net;
 
 use crate::classes::{self, ClassSet};
-use crate::config::{Config, ReservationConfig, SubnetConfig};
+use crate::config::{ClassConfig, Config, PoolConfig, ReservationConfig, SubnetConfig};
 use crate::conflict::{Conflict, ConflictChange, ConflictMethod, ConflictTable};
 use crate::decision::{Decision, IgnoreReason, Outcome, RequestContext};
 use crate::lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
@@ -144,6 +144,24 @@ pub(crate) fn incoming<'r, 'a>(
         }
     }
     Some(inc)
+}
+
+/// True when the first pool of `subnet` matching `which` is open to the client: it names no
+/// classes, or one of the `matched` classes.
+pub(crate) fn pool_allows(
+    subnet: &SubnetConfig,
+    classes: &[ClassConfig],
+    matched: ClassSet,
+    which: impl Fn(&PoolConfig) -> bool,
+) -> bool {
+    subnet.pools.iter().find(|p| which(p)).is_none_or(|p| {
+        p.classes.is_empty()
+            || classes
+                .iter()
+                .enumerate()
+                .take(64)
+                .any(|(i, c)| matched & (1 << i) != 0 && p.classes.contains(&c.name))
+    })
 }
 
 /// A decision with no reply and no change.
@@ -473,7 +491,12 @@ impl Engine {
                 }
             }
             None => {
-                if !sp.in_pool(ip) || config.server.server_id == Some(ip) {
+                if !sp.in_pool(ip)
+                    || config.server.server_id == Some(ip)
+                    || !pool_allows(s, &config.classes, inc.classes, |p| {
+                        p.start <= ip && ip <= p.end
+                    })
+                {
                     return false;
                 }
             }

@@ -298,13 +298,25 @@ impl PoolSet {
     /// Picks a free address in subnet `si`: never-used first (pool order), then the oldest
     /// released/expired one. Stale queue entries are dropped as they are met.
     pub(crate) fn allocate(&mut self, si: usize, table: &LeaseTable) -> Option<Ipv4Addr> {
+        self.allocate_where(si, table, |_| true)
+    }
+
+    /// [`PoolSet::allocate`] restricted to the pools whose index passes `allow` (pools limited
+    /// to client classes). Queue entries of other pools stay queued.
+    pub(crate) fn allocate_where(
+        &mut self,
+        si: usize,
+        table: &LeaseTable,
+        allow: impl Fn(usize) -> bool,
+    ) -> Option<Ipv4Addr> {
         let sp = self.subnets.get_mut(si)?;
-        for p in &mut sp.pools {
+        for (_, p) in sp.pools.iter_mut().enumerate().filter(|(j, _)| allow(*j)) {
             if let Some(ip) = p.take() {
                 return Some(ip);
             }
         }
-        while let Some((stamp, ip)) = sp.recycled.pop_front() {
+        let mut i = 0;
+        while let Some(&(stamp, ip)) = sp.recycled.get(i) {
             let reusable = table.offer(ip).is_none()
                 && sp.reservation_at(ip).is_none()
                 && sp.in_pool(ip)
@@ -312,9 +324,20 @@ impl PoolSet {
                     matches!(l.state, LeaseState::Released | LeaseState::Expired)
                         && l.starts == stamp
                 });
-            if reusable {
+            if !reusable {
+                sp.recycled.remove(i);
+                continue;
+            }
+            if sp
+                .pools
+                .iter()
+                .position(|p| p.contains(ip))
+                .is_some_and(&allow)
+            {
+                sp.recycled.remove(i);
                 return Some(ip);
             }
+            i += 1;
         }
         None
     }

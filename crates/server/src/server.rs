@@ -904,6 +904,7 @@ mod tests {
                     start: Ipv4Addr::new(198, 18, 1, 10),
                     end: Ipv4Addr::new(198, 18, 1, 20),
                     bootp: false,
+                    classes: Vec::new(),
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),

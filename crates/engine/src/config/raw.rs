@@ -301,6 +301,7 @@ pub(super) struct RawPool {
     pub start: Option<String>,
     pub end: Option<String>,
     pub bootp: Option<bool>,
+    pub classes: Option<Vec<String>>,
 }
 
 /// `[[subnet.reservation]]`.
@@ -739,6 +740,9 @@ mod tests {
     #[test]
     fn struct_fields_lists_serde_names() {
         assert_eq!(struct_fields::<RawOption>(), &["code", "type", "value"]);
-        assert_eq!(struct_fields::<RawPool>(), &["start", "end", "bootp"]);
+        assert_eq!(
+            struct_fields::<RawPool>(),
+            &["start", "end", "bootp", "classes"]
+        );
     }
 }

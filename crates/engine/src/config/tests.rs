@@ -68,6 +68,7 @@ fn minimal_file_parses_with_expected_values() {
             start: ip("198.18.1.0"),
             end: ip("198.18.255.254"),
             bootp: false,
+            classes: Vec::new(),
         }]
     );
     assert_eq!(
@@ -640,7 +641,7 @@ fn each_error_has_its_path_and_message() {
             format!(
                 "{SERVER}{SUBNET}[[subnet.pool]]\nstart = \"198.18.1.1\"\nend = \"198.18.1.9\"\nstep = 2\n"
             ),
-            "subnet[0].pool[0].step: line 8, column 1: unknown key `step`; expected one of: bootp, end, start",
+            "subnet[0].pool[0].step: line 8, column 1: unknown key `step`; expected one of: bootp, classes, end, start",
         ),
         (
             "unknown reservation key",
@@ -756,7 +757,7 @@ ip = "198.18.1.5"
     let want = [
         "server.colour: line 4, column 1: unknown key `colour`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id",
         "subnet[0].mtu: line 8, column 7: invalid type: string \"big\", expected an integer",
-        "subnet[0].pool[1].size: line 18, column 1: unknown key `size`; expected one of: bootp, end, start",
+        "subnet[0].pool[1].size: line 18, column 1: unknown key `size`; expected one of: bootp, classes, end, start",
         "server.log_format: log_format \"xml\" is not one of \"text\", \"json\"",
         "subnet[0].routers[0]: router 10.0.0.1 is outside subnet 198.18.0.0/16",
         "subnet[0].pool[0].end: end 198.18.9.0 is before start 198.18.10.0",

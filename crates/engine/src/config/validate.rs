@@ -167,6 +167,19 @@ pub(super) fn validate(report: &mut Report<'_>, doc: RawDocument) -> Option<Conf
     }
     v.check_overlaps();
     let classes = v.classes(&doc.class);
+    // `pool.classes` must name defined classes.
+    for (i, s) in subnets.iter().enumerate() {
+        for (j, p) in s.pools.iter().enumerate() {
+            for (k, name) in p.classes.iter().enumerate() {
+                if !classes.iter().any(|c| &c.name == name) {
+                    v.report.error(
+                        &format!("subnet[{i}].pool[{j}].classes[{k}]"),
+                        format!("no [[class]] is named {name:?}"),
+                    );
+                }
+            }
+        }
+    }
     let hooks = super::hooks::validate_hooks(v.report, doc.hooks);
     let events = super::hooks::validate_events(v.report, doc.events);
     let metrics = super::hooks::validate_metrics(v.report, doc.metrics);
@@ -1112,6 +1125,7 @@ impl Validator<'_, '_> {
             start,
             end,
             bootp: raw.bootp.unwrap_or(false),
+            classes: raw.classes.clone().unwrap_or_default(),
         })
     }
 

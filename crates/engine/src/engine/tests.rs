@@ -74,6 +74,7 @@ fn config() -> Config {
                     start: ip("198.18.0.10"),
                     end: ip("198.18.0.19"),
                     bootp: false,
+                    classes: Vec::new(),
                 }],
                 reservations: vec![
                     ReservationConfig {
@@ -109,6 +110,7 @@ fn config() -> Config {
                     start: ip("198.18.1.100"),
                     end: ip("198.18.1.102"),
                     bootp: false,
+                    classes: Vec::new(),
                 }],
                 reservations: vec![],
                 options: DhcpOptions::default(),
@@ -414,6 +416,7 @@ fn decline_quarantines_until_hold_ends() {
         start: ip("198.18.0.10"),
         end: ip("198.18.0.11"),
         bootp: false,
+        classes: Vec::new(),
     }];
     let mut h = Harness::with(cfg, Vec::new());
     let (c, other, third) = (client(1), client(2), client(3));
@@ -723,6 +726,7 @@ fn expired_addresses_are_reused_oldest_first_after_fresh_ones() {
         start: ip("198.18.0.10"),
         end: ip("198.18.0.12"),
         bootp: false,
+        classes: Vec::new(),
     }];
     let mut h = Harness::with(cfg, Vec::new());
     let a = h.dora(&client(1));
@@ -767,6 +771,7 @@ fn reconfigure_keeps_leases_and_naks_renewals_outside_new_pools() {
         start: ip("198.18.0.100"),
         end: ip("198.18.0.110"),
         bootp: false,
+        classes: Vec::new(),
     }];
     h.engine.reconfigure(Arc::new(cfg), h.now);
     assert_eq!(
@@ -863,7 +868,7 @@ proptest! {
     fn no_address_is_ever_held_by_two_clients(ops in proptest::collection::vec(op(), 1..60)) {
         let mut cfg = config();
         // Five pool addresses (one reserved for client 0xaa, unused here) for six clients.
-        cfg.subnets[0].pools = vec![PoolConfig { start: ip("198.18.0.12"), end: ip("198.18.0.17"), bootp: false }];
+        cfg.subnets[0].pools = vec![PoolConfig { start: ip("198.18.0.12"), end: ip("198.18.0.17"), bootp: false, classes: Vec::new() }];
         let mut h = Harness::with(cfg, Vec::new());
         // What each client believes it holds: last offer and last binding.
         let mut offered: HashMap<u8, Ipv4Addr> = HashMap::new();
@@ -968,6 +973,7 @@ fn rebuild_one_million_leases_is_fast() {
             start: ip("10.0.0.1"),
             end: ip("10.15.255.254"),
             bootp: false,
+            classes: Vec::new(),
         }],
         reservations: vec![],
         options: DhcpOptions::default(),
@@ -1054,6 +1060,7 @@ fn throughput_of_dora_and_renew() {
         start: ip("198.18.1.0"),
         end: ip("198.19.255.254"),
         bootp: false,
+        classes: Vec::new(),
     }];
     cfg.subnets.truncate(1);
     let mut h = Harness::with(cfg, Vec::new());

@@ -209,9 +209,16 @@ fn replies_respect_the_client_maximum_message_size() {
     );
     let m = Message::parse(packet).unwrap();
     assert_eq!(m.overload() & 1, 1, "the file field carries options");
-    assert_eq!(m.option(226).as_deref(), Some(&[226u8; 100][..]), "read back from file");
+    assert_eq!(
+        m.option(226).as_deref(),
+        Some(&[226u8; 100][..]),
+        "read back from file"
+    );
     assert!(m.option(224).is_some() && m.subnet_mask().is_some());
-    assert!(m.option(227).is_none(), "the last option fits nowhere and is dropped");
+    assert!(
+        m.option(227).is_none(),
+        "the last option fits nowhere and is dropped"
+    );
     // A client accepting 1500-byte datagrams gets all of it in the options field.
     let d = h.send(&client(2).discover(|b| {
         b.option(code::PARAMETER_REQUEST_LIST, &prl)
@@ -220,4 +227,35 @@ fn replies_respect_the_client_maximum_message_size() {
     let m = reply_msg(&d);
     assert_eq!(m.overload(), 0);
     assert!((224..228u8).all(|c| m.option(c).is_some()));
+}
+
+#[test]
+fn pools_limited_to_classes_serve_only_those_clients() {
+    let mut cfg = pxe_config();
+    cfg.subnets[0].pools[0].classes = vec!["uefi".into()];
+    cfg.subnets[0].pools.push(PoolConfig {
+        start: ip("198.18.0.30"),
+        end: ip("198.18.0.39"),
+        bootp: false,
+        classes: Vec::new(),
+    });
+    let mut h = Harness::with(cfg, Vec::new());
+    let d = h.send(&pxe_discover(&client(1), 7));
+    assert!((ip("198.18.0.10")..=ip("198.18.0.19")).contains(&offered_ip(&d)));
+    // A plain client gets the open pool, even when it asks for a uefi-only address.
+    let d = h.send(&client(2).discover(|b| {
+        b.option_ip(code::REQUESTED_IP, ip("198.18.0.11"));
+    }));
+    assert!((ip("198.18.0.30")..=ip("198.18.0.39")).contains(&offered_ip(&d)));
+    // Nor can it bind one with a REQUEST.
+    let c = client(3);
+    let d = h.send(&c.init_reboot(ip("198.18.0.12")));
+    assert_ne!(d.outcome, Outcome::Acked(ip("198.18.0.12")));
+}
+
+fn offered_ip(d: &Decision) -> Ipv4Addr {
+    match d.outcome {
+        Outcome::Offered(a) => a,
+        ref o => panic!("no offer: {o:?}"),
+    }
 }
