@@ -6,6 +6,7 @@
 //! Without CAP_NET_RAW the sockets cannot be opened: one loud warning at start-up, and the
 //! server offers without probing.
 
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
@@ -31,8 +32,6 @@ pub const NO_RAW_WARNING: &str = "CONFLICT DETECTION DISABLED: cannot open raw A
 /// A DISCOVER whose OFFER waits for a probe.
 #[derive(Debug)]
 struct Parked {
-    /// Probe id.
-    id: u64,
     /// The candidate being probed.
     ip: Ipv4Addr,
     /// Socket the request came in on.
@@ -84,7 +83,12 @@ pub struct Probing {
     /// `None` when disabled or when the sockets could not be opened.
     prober: Option<Prober<Box<dyn ProbeIo>>>,
     cfg: ConflictDetectionConfig,
-    parked: Vec<Parked>,
+    /// Parked requests by probe id.
+    parked: HashMap<u64, Parked>,
+    /// Candidates of parked requests (a retransmitted DISCOVER is absorbed).
+    parked_ips: HashSet<Ipv4Addr>,
+    /// Id of the request parked last (set by `intercept`, read by `retry`).
+    last_parked: Option<u64>,
     /// Spare candidates being probed (parallel strategy).
     spares: Vec<Spare>,
     resolved: Vec<Resolved>,
@@ -134,7 +138,9 @@ impl Probing {
         Self {
             prober,
             cfg,
-            parked: Vec::new(),
+            parked: HashMap::new(),
+            parked_ips: HashSet::new(),
+            last_parked: None,
             spares: Vec::new(),
             resolved: Vec::new(),
             next_send_warn_ms: 0,
@@ -210,7 +216,7 @@ impl Probing {
                 if engine.is_reserved(ip) && !self.cfg.probe_reservations {
                     return Some(decision);
                 }
-                if self.parked.iter().any(|p| p.ip == ip) {
+                if self.parked_ips.contains(&ip) {
                     // A retransmitted DISCOVER: the parked one answers when its probe ends.
                     return None;
                 }
@@ -255,18 +261,22 @@ impl Probing {
                                 }
                             }
                         }
-                        self.parked.push(Parked {
+                        self.parked_ips.insert(ip);
+                        self.last_parked = Some(id);
+                        self.parked.insert(
                             id,
-                            ip,
-                            socket_idx,
-                            interface: ctx.interface.to_string(),
-                            addrs: ctx.interface_addrs.to_vec(),
-                            source: ctx.source,
-                            packet: packet.to_vec(),
-                            decision,
-                            attempts: 1,
-                            waiting_spares: false,
-                        });
+                            Parked {
+                                ip,
+                                socket_idx,
+                                interface: ctx.interface.to_string(),
+                                addrs: ctx.interface_addrs.to_vec(),
+                                source: ctx.source,
+                                packet: packet.to_vec(),
+                                decision,
+                                attempts: 1,
+                                waiting_spares: false,
+                            },
+                        );
                         None
                     }
                     Err(e) => {
@@ -320,22 +330,22 @@ impl Probing {
                 let owner_done = r.outcome == ProbeOutcome::Free
                     || !self.spares.iter().any(|s| s.owner == spare.owner);
                 if owner_done
-                    && let Some(pos) = self
+                    && self
                         .parked
-                        .iter()
-                        .position(|p| p.id == spare.owner && p.waiting_spares)
+                        .get(&spare.owner)
+                        .is_some_and(|p| p.waiting_spares)
+                    && let Some(parked) = self.unpark(spare.owner)
                 {
-                    let parked = self.parked.swap_remove(pos);
                     self.retry(engine, parked, now_ms, now, out);
                 }
                 continue;
             }
-            let Some(pos) = self.parked.iter().position(|p| p.id == r.id) else {
+            if !self.parked.contains_key(&r.id) {
                 continue;
-            };
+            }
             if let ProbeOutcome::InUse { method, mac } = r.outcome
                 && self.spares.iter().any(|s| s.owner == r.id)
-                && let Some(p) = self.parked.get_mut(pos)
+                && let Some(p) = self.parked.get_mut(&r.id)
             {
                 let rec = engine.record_conflict(r.ip, method, mac, now);
                 tracing::warn!(
@@ -349,7 +359,9 @@ impl Probing {
                 p.waiting_spares = true;
                 continue;
             }
-            let parked = self.parked.swap_remove(pos);
+            let Some(parked) = self.unpark(r.id) else {
+                continue;
+            };
             match r.outcome {
                 ProbeOutcome::Free => out.push(Released {
                     socket_idx: parked.socket_idx,
@@ -399,7 +411,7 @@ impl Probing {
             source: parked.source,
         };
         let decision = engine.handle(&msg, &ctx, now);
-        let before = self.parked.len();
+        self.last_parked = None;
         if let Some(decision) = self.intercept(
             engine,
             &msg,
@@ -415,11 +427,18 @@ impl Probing {
                 packet: parked.packet.clone(),
                 decision,
             });
-        } else if self.parked.len() > before
-            && let Some(p) = self.parked.last_mut()
+        } else if let Some(id) = self.last_parked
+            && let Some(p) = self.parked.get_mut(&id)
         {
             p.attempts = parked.attempts + 1;
         }
+    }
+
+    /// Removes a parked request (and its candidate from the index).
+    fn unpark(&mut self, id: u64) -> Option<Parked> {
+        let p = self.parked.remove(&id)?;
+        self.parked_ips.remove(&p.ip);
+        Some(p)
     }
 
     /// Test hook: sends a gratuitous ARP directly.
