@@ -872,6 +872,10 @@ next_server = "198.18.0.1"
 boot_file = "ipxe.efi"
 tftp_server_name = "198.18.0.1"
 always_send = [67]
+[[class.option]]
+code = 43
+type = "hex"
+value = "01:04:c6:12:00:01"
 "#;
     let c = parse(text);
     let rl = c.server.rate_limit;
@@ -895,6 +899,8 @@ always_send = [67]
         Some(&b"198.18.0.1"[..])
     );
     assert_eq!(k.next_server, Some(ip("198.18.0.1")));
+    // Vendor-specific information (43) per class, as a custom option.
+    assert_eq!(k.options.get(43), Some(&[1u8, 4, 0xc6, 0x12, 0, 1][..]));
 }
 
 #[test]
