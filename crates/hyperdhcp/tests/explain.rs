@@ -229,3 +229,34 @@ fn json_output_has_the_same_facts() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn store_leases_are_taken_into_account() -> Result<()> {
+    use hyperdhcp_engine::{HwAddr, Lease, LeaseChange, LeaseState};
+    use hyperdhcp_store::{LeaseStore, SqliteStore};
+
+    let dir = tempfile::tempdir()?;
+    let store = dir.path().join("leases.db");
+    let mut s = SqliteStore::open(&store)?;
+    let lease = |ip: &str, mac: [u8; 6]| Lease {
+        ip: ip.parse().expect("ip"),
+        hwaddr: HwAddr::ethernet(mac),
+        client_id: None,
+        hostname: None,
+        state: LeaseState::Bound,
+        starts: 1,
+        ends: u64::MAX,
+    };
+    s.commit(&[
+        // The client's own earlier address, and someone else's at the pool start.
+        LeaseChange::Upsert(lease("198.18.1.5", [2, 0, 0, 0, 3, 1])),
+        LeaseChange::Upsert(lease("198.18.1.0", [2, 0, 0, 0, 3, 9])),
+    ])?;
+    drop(s);
+    let store = store.display().to_string();
+    let out = explain(&["--mac", "02:00:00:00:03:01", "--store", &store])?;
+    ensure!(out.contains("result:       OFFER 198.18.1.5"), "{out}");
+    let out = explain(&["--mac", "02:00:00:00:03:02", "--store", &store])?;
+    ensure!(out.contains("result:       OFFER 198.18.1.1"), "{out}");
+    Ok(())
+}
