@@ -88,7 +88,12 @@ fn write_table(out: &mut impl Write, conflicts: &[Conflict]) -> io::Result<()> {
                 c.method.as_str().to_string(),
                 c.mac_display(),
                 c.count.to_string(),
-                if c.permanent { "permanent" } else { "temporary" }.to_string(),
+                if c.permanent {
+                    "permanent"
+                } else {
+                    "temporary"
+                }
+                .to_string(),
                 rfc3339(c.first_seen),
                 rfc3339(c.last_seen),
             ]
