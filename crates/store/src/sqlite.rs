@@ -873,21 +873,20 @@ mod tests {
         assert_eq!(sync, 2, "synchronous=FULL");
     }
 
-    /// `cargo test -p hyperdhcp-store --release -- --ignored load_million`: start-up must read a
-    /// million leases in well under 2 s.
+    /// A large store loads back completely after a reopen. How fast one million rows load is
+    /// a benchmark (`bench/million.sh`, docs/benchmarks.md), not a test.
     #[test]
-    #[ignore = "timing check; run with --release"]
-    fn load_million_rows_under_two_seconds() {
+    fn a_large_store_loads_back_completely() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
-        store.commit(&upserts(0..1_000_000)).unwrap();
+        store.commit(&upserts(0..200_000)).unwrap();
         let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
-        let start = std::time::Instant::now();
         let leases = store.load_all().unwrap();
-        let took = start.elapsed();
-        eprintln!("load_all of {} rows took {took:?}", leases.len());
-        assert_eq!(leases.len(), 1_000_000);
-        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(leases.len(), 200_000);
+        let mut ips: Vec<_> = leases.iter().map(|l| l.ip).collect();
+        ips.sort();
+        ips.dedup();
+        assert_eq!(ips.len(), 200_000, "every row comes back once");
     }
 
     fn event(time: UnixTime, kind: HistoryKind, ip_last: u8, mac_last: u8) -> HistoryEvent {

@@ -955,12 +955,12 @@ fn check_invariants(h: &Harness) {
     assert!(offers_per_client.values().all(|n| *n == 1));
 }
 
-/// Start-up cost: one million stored leases in a /12 pool (in memory only, no packets).
-/// Run with `cargo test --release -p hyperdhcp-engine -- --ignored rebuild`.
+/// Start-up at scale: 200,000 stored leases in a /12 pool (in memory only, no packets) are all
+/// adopted and then expire together. How long this takes with one million leases is a
+/// benchmark, not a test: `bench/million.sh` measures it on the real server (docs/benchmarks.md).
 #[test]
-#[ignore = "timing; run in release"]
-fn rebuild_one_million_leases_is_fast() {
-    const N: u32 = 1_000_000;
+fn rebuild_from_many_stored_leases_then_expire_them() {
+    const N: u32 = 200_000;
     let mut cfg = config();
     let base = u32::from(ip("10.0.0.0"));
     cfg.subnets.push(SubnetConfig {
@@ -995,28 +995,25 @@ fn rebuild_one_million_leases_is_fast() {
             ends: T0 + LEASE,
         })
         .collect();
-    let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+    let bound = leases
+        .iter()
+        .filter(|l| l.state == LeaseState::Bound)
+        .count();
     let mut engine = Engine::new(Arc::new(cfg), leases, T0);
-    let (took, cpu_took) = (wall.elapsed(), thread_cpu().saturating_sub(cpu));
-    eprintln!("rebuild of {N} leases took {took:?} wall, {cpu_took:?} on CPU");
     assert_eq!(engine.lease_count(), N as usize);
-    // CPU time, not wall time: the build machines are shared and often saturated.
-    assert!(cpu_took < std::time::Duration::from_secs(2), "{cpu_took:?}");
-    let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
-    let expired = engine.expire(T0 + LEASE);
-    let (took, cpu_took) = (wall.elapsed(), thread_cpu().saturating_sub(cpu));
-    eprintln!(
-        "expiring {} leases took {took:?} wall, {cpu_took:?} on CPU",
-        expired.len()
+    assert_eq!(
+        engine
+            .lease_by_ip(Ipv4Addr::from(base + 7))
+            .map(|l| l.state),
+        Some(LeaseState::Bound)
     );
-}
-
-/// CPU time consumed by this thread (Linux `/proc/thread-self/schedstat`), zero elsewhere.
-fn thread_cpu() -> std::time::Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .map_or(std::time::Duration::ZERO, std::time::Duration::from_nanos)
+    assert!(engine.expire(T0 + LEASE - 1).is_empty());
+    let expired = engine.expire(T0 + LEASE);
+    assert_eq!(
+        expired.len(),
+        bound,
+        "every bound lease expires exactly once"
+    );
 }
 
 #[test]
@@ -1048,12 +1045,11 @@ fn a_clients_bound_record_wins_over_older_ones_at_start_up() {
     assert_eq!(d.outcome, Outcome::Offered(ip("198.18.0.10")));
 }
 
-/// Hot-path cost: 100k DORA exchanges plus renewals, packets pre-built.
-/// Run with `cargo test --release -p hyperdhcp-engine -- --ignored throughput --nocapture`.
+/// Many clients in one pool: 20,000 DORA exchanges then renewals all succeed, with distinct
+/// addresses. (Speed is measured by `bench/compare.sh` through the real server.)
 #[test]
-#[ignore = "timing; run in release"]
-fn throughput_of_dora_and_renew() {
-    const N: u32 = 100_000;
+fn many_clients_dora_then_renew() {
+    const N: u32 = 20_000;
     let mut cfg = config();
     cfg.subnets[0].cidr = net("198.18.0.0/15");
     cfg.subnets[0].pools = vec![PoolConfig {
@@ -1071,7 +1067,6 @@ fn throughput_of_dora_and_renew() {
         })
         .collect();
     let discovers: Vec<Vec<u8>> = clients.iter().map(|c| c.discover(|_| {})).collect();
-    let cpu = thread_cpu();
     let offers: Vec<Ipv4Addr> = discovers
         .iter()
         .map(|p| match h.send(p).outcome {
@@ -1087,22 +1082,16 @@ fn throughput_of_dora_and_renew() {
     for p in &requests {
         assert!(matches!(h.send(p).outcome, Outcome::Acked(_)));
     }
-    let dora = thread_cpu().saturating_sub(cpu);
+    let distinct: std::collections::HashSet<_> = offers.iter().collect();
+    assert_eq!(distinct.len(), offers.len(), "an address was offered twice");
     let renews: Vec<Vec<u8>> = clients
         .iter()
         .zip(&offers)
         .map(|(c, a)| c.renew(*a))
         .collect();
-    let cpu = thread_cpu();
-    for p in &renews {
-        assert!(matches!(h.send(p).outcome, Outcome::Acked(_)));
+    for (p, a) in renews.iter().zip(&offers) {
+        assert_eq!(h.send(p).outcome, Outcome::Acked(*a));
     }
-    let renew = thread_cpu().saturating_sub(cpu);
-    eprintln!(
-        "{N} DORA: {dora:?} CPU ({:.0}/s incl. request building); {N} renewals: {renew:?} CPU ({:.0}/s)",
-        f64::from(N) / dora.as_secs_f64(),
-        f64::from(N) / renew.as_secs_f64()
-    );
 }
 
 mod bootp;
