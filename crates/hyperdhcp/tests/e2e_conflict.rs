@@ -114,6 +114,14 @@ fn squatter_address_is_never_offered_until_it_is_gone() -> Result<()> {
         lease_for(&cfg.store, POOL_START)?.is_none_or(|l| l.state != "bound"),
         "the squatter's address was leased"
     );
+    // The probe that found the squatter is counted in the metrics.
+    let series = "hyperdhcp_probe_results_total{method=\"arp\",result=\"conflict\"}";
+    wait_until("an ARP conflict in /metrics", DEADLINE, || {
+        Ok(lab
+            .http_get("/metrics")?
+            .filter(|m| metric(m, series).is_some_and(|v| v >= 1.0)))
+    })
+    .with_context(|| lab.http_get("/metrics").ok().flatten().unwrap_or_default())?;
 
     // The squatter leaves; once the hold (counted from the last detection) is over, the
     // address is offered again (to the former squatter's namespace, now without it).

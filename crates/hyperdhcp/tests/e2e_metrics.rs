@@ -157,7 +157,7 @@ fn metrics_match_the_traffic() -> Result<()> {
         "{text}"
     );
     ensure!(
-        text.contains("hyperdhcp_probe_results_total{result=\"in_use\"} 0"),
+        text.contains("hyperdhcp_probe_results_total{method=\"arp\",result=\"conflict\"} 0"),
         "{text}"
     );
     ensure!(text.trim_end().ends_with("# EOF"), "{text}");

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hyperdhcp_engine::IgnoreReason;
+use hyperdhcp_engine::{ConflictMethod, IgnoreReason};
 use hyperdhcp_wire::{MessageType, ParseError};
 
 /// Slots per message-type array: index 0 counts datagrams without a valid option 53, 1..=8 the
@@ -98,6 +98,42 @@ impl DropReason {
     }
 }
 
+/// How one conflict probe (issue 5) ended, for `hyperdhcp_probe_results_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProbeResult {
+    /// No answer before the timeout: the address is free.
+    Free,
+    /// Something answered: the address is in use.
+    Conflict,
+    /// Found free recently (cache): no probe sent.
+    CacheHit,
+    /// The probe could not be sent: the address was offered unprobed.
+    Skipped,
+}
+
+impl ProbeResult {
+    /// Every result, in counter-index order.
+    pub const ALL: [ProbeResult; 4] = [
+        ProbeResult::Free,
+        ProbeResult::Conflict,
+        ProbeResult::CacheHit,
+        ProbeResult::Skipped,
+    ];
+
+    /// Stable snake_case name for logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeResult::Free => "free",
+            ProbeResult::Conflict => "conflict",
+            ProbeResult::CacheHit => "cache_hit",
+            ProbeResult::Skipped => "skipped",
+        }
+    }
+}
+
+/// Probe methods counted (a DECLINE is not a probe), in counter-index order.
+pub const PROBE_METHODS: [ConflictMethod; 2] = [ConflictMethod::Arp, ConflictMethod::Icmp];
+
 /// Engine "no reply" reasons, in counter-index order.
 const IGNORE_REASONS: [IgnoreReason; 8] = [
     IgnoreReason::NotRequest,
@@ -121,6 +157,7 @@ pub struct Counters {
     commits: AtomicU64,
     commit_failures: AtomicU64,
     kernel_drops: AtomicU64,
+    probes: [[AtomicU64; ProbeResult::ALL.len()]; PROBE_METHODS.len()],
 }
 
 fn slot(mt: Option<MessageType>) -> usize {
@@ -199,6 +236,34 @@ impl Counters {
         )
     }
 
+    /// Counts one conflict probe result (`ClientDecline` is not a probe: ignored).
+    pub fn count_probe(&self, method: ConflictMethod, result: ProbeResult) {
+        if let Some(slot) = self.probe_slot(method, result) {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Conflict probes of `method` that ended with `result`.
+    pub fn probe(&self, method: ConflictMethod, result: ProbeResult) -> u64 {
+        self.probe_slot(method, result)
+            .map_or(0, |slot| slot.load(Ordering::Relaxed))
+    }
+
+    fn probe_slot(&self, method: ConflictMethod, result: ProbeResult) -> Option<&AtomicU64> {
+        let m = PROBE_METHODS.iter().position(|x| *x == method)?;
+        let r = ProbeResult::ALL.iter().position(|x| *x == result)?;
+        self.probes.get(m)?.get(r)
+    }
+
+    /// Every probe counter as `(method, result, count)`, for metrics export.
+    pub fn probe_results(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> + '_ {
+        PROBE_METHODS.iter().flat_map(move |m| {
+            ProbeResult::ALL
+                .iter()
+                .map(move |r| (m.as_str(), r.as_str(), self.probe(*m, *r)))
+        })
+    }
+
     /// Every drop counter as `(reason, count)`, for metrics export.
     pub fn drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         DropReason::ALL
@@ -235,6 +300,22 @@ mod tests {
         assert_eq!(c.commits(), (1, 1));
         let drops: Vec<_> = c.drops().filter(|(_, n)| *n > 0).collect();
         assert_eq!(drops, vec![("truncated", 1), ("no_subnet", 1)]);
+    }
+
+    #[test]
+    fn counts_probe_results_by_method() {
+        let c = Counters::default();
+        c.count_probe(ConflictMethod::Arp, ProbeResult::Conflict);
+        c.count_probe(ConflictMethod::Arp, ProbeResult::Conflict);
+        c.count_probe(ConflictMethod::Icmp, ProbeResult::Free);
+        c.count_probe(ConflictMethod::ClientDecline, ProbeResult::Free);
+        assert_eq!(c.probe(ConflictMethod::Arp, ProbeResult::Conflict), 2);
+        assert_eq!(c.probe(ConflictMethod::Icmp, ProbeResult::Free), 1);
+        assert_eq!(c.probe(ConflictMethod::ClientDecline, ProbeResult::Free), 0);
+        let all: Vec<_> = c.probe_results().collect();
+        assert_eq!(all.len(), 8);
+        let hits: Vec<_> = all.into_iter().filter(|(_, _, n)| *n > 0).collect();
+        assert_eq!(hits, vec![("arp", "conflict", 2), ("icmp", "free", 1)]);
     }
 
     #[test]

@@ -33,8 +33,6 @@ const UNKNOWN_TYPE: &str = "unknown";
 pub const KERNEL_DROP_REASON: &str = "kernel_receive_buffer";
 /// Pool label of leases outside every pool (reservations).
 const NO_POOL: &str = "none";
-/// Outcomes of conflict probes; the family exists before conflict detection does (always 0).
-const PROBE_RESULTS: [&str; 3] = ["free", "in_use", "error"];
 
 // === AtomicHistogram ===
 
@@ -381,8 +379,10 @@ impl Collector for TelemetryCollector {
         counter_family(
             &mut e,
             "hyperdhcp_probe_results",
-            "Conflict probe results (placeholder: conflict probing is not wired in yet, always 0)",
-            PROBE_RESULTS.map(|r| (vec![("result", r)], 0)),
+            "Conflict probes by method (arp, icmp) and result: free = no answer before the timeout, conflict = answered, cache_hit = recently found free (not sent), skipped = could not be sent",
+            t.counters
+                .probe_results()
+                .map(|(m, r, n)| (vec![("method", m), ("result", r)], n)),
         )?;
         let ev = &t.events;
         let get = EventStats::get;
@@ -461,6 +461,8 @@ pub fn render(registry: &Registry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counters::ProbeResult;
+    use hyperdhcp_engine::ConflictMethod;
 
     #[test]
     fn histogram_buckets_sum_and_count() {
@@ -484,6 +486,7 @@ mod tests {
         counters.count_sent(MessageType::Offer);
         counters.count_ignored(IgnoreReason::PoolExhausted);
         counters.set_kernel_drops(7);
+        counters.count_probe(ConflictMethod::Arp, ProbeResult::Conflict);
         let events = Arc::new(EventStats::default());
         EventStats::bump(&events.dropped_bus);
         let t = Arc::new(Telemetry::new(counters, events));
@@ -505,7 +508,8 @@ mod tests {
             "hyperdhcp_store_commit_duration_seconds_count 1",
             "hyperdhcp_leases_active{subnet=\"198.18.0.0/16\",pool=\"198.18.1.10-198.18.1.19\"} 5",
             "hyperdhcp_pool_utilization{subnet=\"198.18.0.0/16\",pool=\"198.18.1.10-198.18.1.19\"} 0.5",
-            "hyperdhcp_probe_results_total{result=\"in_use\"} 0",
+            "hyperdhcp_probe_results_total{method=\"arp\",result=\"conflict\"} 1",
+            "hyperdhcp_probe_results_total{method=\"icmp\",result=\"free\"} 0",
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }

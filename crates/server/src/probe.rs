@@ -82,6 +82,8 @@ pub struct Resolved {
     pub id: u64,
     /// The probed address.
     pub ip: Ipv4Addr,
+    /// How it was probed (ARP or ICMP).
+    pub method: ConflictMethod,
     /// Free or in use.
     pub outcome: ProbeOutcome,
 }
@@ -237,6 +239,7 @@ impl<I: ProbeIo> Prober<I> {
                     out.push(Resolved {
                         id: p.id,
                         ip: p.ip,
+                        method: p.method,
                         outcome: ProbeOutcome::InUse {
                             method: s.method,
                             mac: s.mac,
@@ -258,6 +261,7 @@ impl<I: ProbeIo> Prober<I> {
             out.push(Resolved {
                 id: p.id,
                 ip: p.ip,
+                method: p.method,
                 outcome: ProbeOutcome::Free,
             });
             false
@@ -523,6 +527,7 @@ mod tests {
             vec![Resolved {
                 id,
                 ip: A,
+                method: ConflictMethod::Arp,
                 outcome: ProbeOutcome::Free
             }]
         );
@@ -551,6 +556,7 @@ mod tests {
             vec![Resolved {
                 id: id_a,
                 ip: A,
+                method: ConflictMethod::Arp,
                 outcome: ProbeOutcome::InUse {
                     method: ConflictMethod::Arp,
                     mac: Some(MAC)

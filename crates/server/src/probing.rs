@@ -10,12 +10,14 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
+use std::sync::Arc;
 
 use hyperdhcp_engine::config::{ConflictDetectionConfig, ProbeMethod, ProbeStrategy};
 use hyperdhcp_engine::{Config, Decision, Engine, Outcome, RequestContext, UnixTime};
 use hyperdhcp_wire::Message;
 use ipnet::Ipv4Net;
 
+use crate::counters::{Counters, ProbeResult};
 use crate::probe::{ProbeIo, ProbeKind, ProbeOutcome, Prober, RawProbeIo, Resolved};
 
 /// Most DISCOVERs parked at once; past it new ones are dropped (the client retransmits), so a
@@ -94,6 +96,8 @@ pub struct Probing {
     resolved: Vec<Resolved>,
     /// Earliest time (monotonic ms) of the next "probe could not be sent" warning.
     next_send_warn_ms: u64,
+    /// Where probe results are counted (the server's counters once attached).
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for Probing {
@@ -144,7 +148,13 @@ impl Probing {
             spares: Vec::new(),
             resolved: Vec::new(),
             next_send_warn_ms: 0,
+            counters: Arc::new(Counters::default()),
         }
+    }
+
+    /// Counts probe results into `counters` from now on (the server's shared counters).
+    pub fn set_counters(&mut self, counters: Arc<Counters>) {
+        self.counters = counters;
     }
 
     /// True when probes are sent.
@@ -233,6 +243,8 @@ impl Probing {
                     _ => ProbeKind::Icmp,
                 };
                 if prober.cached_free(ip, now_ms) {
+                    self.counters
+                        .count_probe(kind.method(), ProbeResult::CacheHit);
                     return Some(decision);
                 }
                 if self.parked.len() >= MAX_PARKED {
@@ -248,6 +260,8 @@ impl Probing {
                             // `now` 0: every hold still in the table counts.
                             for spare in engine.reserve_candidates(ip, n, 0) {
                                 if prober.cached_free(spare, now_ms) {
+                                    self.counters
+                                        .count_probe(kind.method(), ProbeResult::CacheHit);
                                     engine.release_candidate(spare);
                                     continue;
                                 }
@@ -257,7 +271,11 @@ impl Probing {
                                         ip: spare,
                                         owner: id,
                                     }),
-                                    Err(_) => engine.release_candidate(spare),
+                                    Err(_) => {
+                                        self.counters
+                                            .count_probe(kind.method(), ProbeResult::Skipped);
+                                        engine.release_candidate(spare);
+                                    }
                                 }
                             }
                         }
@@ -280,6 +298,8 @@ impl Probing {
                         None
                     }
                     Err(e) => {
+                        self.counters
+                            .count_probe(kind.method(), ProbeResult::Skipped);
                         // Rare (no route, full neighbour table): warn, but not per packet.
                         if now_ms >= self.next_send_warn_ms {
                             tracing::warn!(%ip, error = %e, "probe could not be sent: offering unprobed");
@@ -310,6 +330,11 @@ impl Probing {
         prober.poll(now_ms, &mut self.resolved);
         let resolved = std::mem::take(&mut self.resolved);
         for r in &resolved {
+            let result = match r.outcome {
+                ProbeOutcome::Free => ProbeResult::Free,
+                ProbeOutcome::InUse { .. } => ProbeResult::Conflict,
+            };
+            self.counters.count_probe(r.method, result);
             if let Some(si) = self.spares.iter().position(|s| s.id == r.id) {
                 let spare = self.spares.swap_remove(si);
                 match r.outcome {
@@ -568,9 +593,15 @@ end = "198.18.0.19"
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].decision.outcome, Outcome::Offered(FIRST));
         // Same client again within the TTL: answered at once, no second probe.
+        let counters = Arc::new(Counters::default());
+        p.set_counters(Arc::clone(&counters));
         let (d, _) = discover(&mut p, &mut e, 1, 600);
         assert_eq!(d.map(|d| d.outcome), Some(Outcome::Offered(FIRST)));
         assert_eq!(net.0.lock().expect("lock").sent, vec![FIRST]);
+        assert_eq!(
+            counters.probe(ConflictMethod::Arp, ProbeResult::CacheHit),
+            1
+        );
     }
 
     #[test]
@@ -578,17 +609,24 @@ end = "198.18.0.19"
         let net = FakeIo::default();
         net.0.lock().expect("lock").in_use.push(FIRST);
         let mut p = probing(&net);
+        let counters = Arc::new(Counters::default());
+        p.set_counters(Arc::clone(&counters));
         let mut e = engine();
         assert!(discover(&mut p, &mut e, 1, 0).0.is_none());
         let mut out = Vec::new();
         p.poll(&mut e, 1, T0, &mut out);
         assert!(out.is_empty(), "second candidate parked");
+        assert_eq!(
+            counters.probe(ConflictMethod::Arp, ProbeResult::Conflict),
+            1
+        );
         let rec = e.conflict(FIRST).expect("recorded");
         assert_eq!((rec.method, rec.mac), (ConflictMethod::Arp, Some(SQUATTER)));
         p.poll(&mut e, 501, T0, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].decision.outcome, Outcome::Offered(SECOND));
         assert_eq!(net.0.lock().expect("lock").sent, vec![FIRST, SECOND]);
+        assert_eq!(counters.probe(ConflictMethod::Arp, ProbeResult::Free), 1);
         let kinds: Vec<_> = e
             .take_conflict_changes()
             .into_iter()

@@ -145,6 +145,7 @@ impl Server {
             emitter: Emitter::default(),
             probing,
         };
+        server.probing.set_counters(Arc::clone(&server.counters));
         server.refresh_addrs(false)?;
         for s in &server.sockets {
             tracing::info!("listening on {} ({})", s.name, s.addrs_display());
@@ -167,6 +168,7 @@ impl Server {
         events: Option<hyperdhcp_events::EventSender>,
     ) {
         self.counters = Arc::clone(&telemetry.counters);
+        self.probing.set_counters(Arc::clone(&self.counters));
         self.emitter = Emitter::new(events, Some(telemetry));
     }
 
