@@ -97,6 +97,7 @@ impl Incoming<'_, '_> {
             hwaddr: self.hw,
             client_id: self.cid.as_deref().map(Box::from),
             hostname: None,
+            fqdn: None,
             state,
             starts,
             ends,
@@ -567,6 +568,15 @@ impl Engine {
         }
         let mut lease = inc.lease(ip, LeaseState::Bound, inc.now, ends);
         lease.hostname = hostname;
+        // RFC 4702 §2: option 81 kept with its flags (S, O, E, N) for later DNS updates.
+        lease.fqdn = inc
+            .msg
+            .client_fqdn()
+            .and_then(|raw| hyperdhcp_wire::ClientFqdn::parse(&raw))
+            .map(|f| crate::LeaseFqdn {
+                flags: f.flags,
+                name: f.name.into_boxed_str(),
+            });
         self.table.insert_durable(lease.clone());
         self.pools.claim(ip);
         lease

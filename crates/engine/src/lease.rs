@@ -148,6 +148,17 @@ pub struct Lease {
     pub starts: UnixTime,
     /// When the current state ends (lease expiry, quarantine end).
     pub ends: UnixTime,
+    /// The client's FQDN option 81 (RFC 4702) with its flags, kept for DNS updates.
+    pub fqdn: Option<LeaseFqdn>,
+}
+
+/// A client FQDN (option 81, RFC 4702 §2) as stored with a lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseFqdn {
+    /// The flags octet: S (0x01), O (0x02), E (0x04), N (0x08) (RFC 4702 §2.1).
+    pub flags: u8,
+    /// The name as dotted text without a trailing dot (may be a single label, RFC 4702 §2.3).
+    pub name: Box<str>,
 }
 
 /// A change the store must make durable before the reply that caused it is sent.

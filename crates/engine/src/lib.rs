@@ -40,4 +40,4 @@ pub use conflict::{Conflict, ConflictChange, ConflictEventKind, ConflictMethod};
 pub use decision::{Decision, IgnoreReason, Outcome, Reply, ReplyDest, RequestContext};
 pub use engine::Engine;
 pub use explain::{ExplainedOption, Explanation};
-pub use lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
+pub use lease::{HwAddr, Lease, LeaseChange, LeaseFqdn, LeaseState, UnixTime};

@@ -447,6 +447,7 @@ mod tests {
             hwaddr: HwAddr::ethernet([2, 0, 0, 0, 0, mac]),
             client_id: None,
             hostname: None,
+            fqdn: None,
             state,
             starts,
             ends: starts + 100,

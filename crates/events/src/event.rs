@@ -199,6 +199,7 @@ pub(crate) mod tests {
             hwaddr: HwAddr::ethernet([2, 0, 0, 0, 0, 0xaa]),
             client_id: Some(vec![1, 2, 0, 0, 0, 0, 0xaa].into()),
             hostname: Some("host\0a".into()),
+            fqdn: None,
             state: LeaseState::Bound,
             starts: 1000,
             ends: 4600,

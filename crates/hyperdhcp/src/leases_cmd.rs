@@ -73,6 +73,10 @@ struct LeaseJson<'a> {
     mac: String,
     client_id: Option<String>,
     hostname: Option<&'a str>,
+    /// The client's option 81 name (RFC 4702), for DNS updates.
+    fqdn: Option<&'a str>,
+    /// Option 81 flags octet (RFC 4702 §2.1: S = 1, O = 2, E = 4, N = 8).
+    fqdn_flags: Option<u8>,
     state: &'static str,
     starts: String,
     ends: String,
@@ -85,6 +89,8 @@ impl<'a> From<&'a Lease> for LeaseJson<'a> {
             mac: l.hwaddr.to_string(),
             client_id: l.client_id.as_deref().map(hex),
             hostname: l.hostname.as_deref(),
+            fqdn: l.fqdn.as_ref().map(|f| &*f.name),
+            fqdn_flags: l.fqdn.as_ref().map(|f| f.flags),
             state: l.state.as_str(),
             starts: rfc3339(l.starts),
             ends: rfc3339(l.ends),
@@ -186,7 +192,7 @@ pub(crate) fn rfc3339(t: UnixTime) -> String {
 mod tests {
     use std::net::Ipv4Addr;
 
-    use hyperdhcp_engine::{HwAddr, LeaseState};
+    use hyperdhcp_engine::{HwAddr, LeaseFqdn, LeaseState};
 
     use super::*;
 
@@ -197,6 +203,10 @@ mod tests {
                 hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0xaa]),
                 client_id: Some(vec![0x01, 0x02, 0x00, 0xff].into_boxed_slice()),
                 hostname: Some("alpha".into()),
+                fqdn: Some(LeaseFqdn {
+                    flags: 0x01,
+                    name: "alpha.lab.test".into(),
+                }),
                 state: LeaseState::Bound,
                 starts: 1_700_000_000,
                 ends: 1_700_003_600,
@@ -206,6 +216,7 @@ mod tests {
                 hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0xbb]),
                 client_id: None,
                 hostname: None,
+                fqdn: None,
                 state: LeaseState::Declined,
                 starts: 0,
                 ends: UnixTime::MAX,
@@ -240,6 +251,8 @@ mod tests {
                     "mac": "02:00:00:00:00:aa",
                     "client_id": "01:02:00:ff",
                     "hostname": "alpha",
+                    "fqdn": "alpha.lab.test",
+                    "fqdn_flags": 1,
                     "state": "bound",
                     "starts": "2023-11-14T22:13:20Z",
                     "ends": "2023-11-14T23:13:20Z"
@@ -249,6 +262,8 @@ mod tests {
                     "mac": "02:00:00:00:00:bb",
                     "client_id": null,
                     "hostname": null,
+                    "fqdn": null,
+                    "fqdn_flags": null,
                     "state": "declined",
                     "starts": "1970-01-01T00:00:00Z",
                     "ends": "9999-12-31T23:59:59Z"

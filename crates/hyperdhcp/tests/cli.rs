@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use hyperdhcp_engine::{HwAddr, Lease, LeaseChange, LeaseState};
+use hyperdhcp_engine::{HwAddr, Lease, LeaseChange, LeaseFqdn, LeaseState};
 use hyperdhcp_store::{LeaseStore, SqliteStore};
 
 /// The binary under test.
@@ -172,6 +172,7 @@ fn sample_leases() -> Vec<Lease> {
             hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0x20]),
             client_id: None,
             hostname: None,
+            fqdn: None,
             state: LeaseState::Released,
             starts: 1_700_000_000,
             ends: 1_700_000_000,
@@ -181,6 +182,10 @@ fn sample_leases() -> Vec<Lease> {
             hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0x10]),
             client_id: Some(vec![0x01, 0x02, 0, 0, 0, 0, 0x10].into_boxed_slice()),
             hostname: Some("alpha".into()),
+            fqdn: Some(LeaseFqdn {
+                flags: 0x05,
+                name: "alpha.lab.test".into(),
+            }),
             state: LeaseState::Bound,
             starts: 1_700_000_000,
             ends: 1_700_003_600,
@@ -210,12 +215,15 @@ fn leases_list_json_while_a_writer_holds_the_store() {
     assert_eq!(rows[0]["mac"], "02:00:00:00:00:10");
     assert_eq!(rows[0]["client_id"], "01:02:00:00:00:00:10");
     assert_eq!(rows[0]["hostname"], "alpha");
+    assert_eq!(rows[0]["fqdn"], "alpha.lab.test");
+    assert_eq!(rows[0]["fqdn_flags"], 5);
     assert_eq!(rows[0]["state"], "bound");
     assert_eq!(rows[0]["starts"], "2023-11-14T22:13:20Z");
     assert_eq!(rows[0]["ends"], "2023-11-14T23:13:20Z");
     assert_eq!(rows[1]["ip"], "198.18.0.20");
     assert!(rows[1]["client_id"].is_null());
     assert!(rows[1]["hostname"].is_null());
+    assert!(rows[1]["fqdn"].is_null() && rows[1]["fqdn_flags"].is_null());
     assert_eq!(rows[1]["state"], "released");
 
     // A later commit by the writer is visible to the next read-only run.

@@ -426,6 +426,7 @@ fn checker_reports_lost_moved_and_double_leases() -> Result<()> {
         hwaddr: HwAddr::ethernet([2, 1, 0, 0, 0, mac]),
         client_id: None,
         hostname: None,
+        fqdn: None,
         state,
         starts: 0,
         ends: 3600,

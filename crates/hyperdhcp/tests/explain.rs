@@ -243,6 +243,7 @@ fn store_leases_are_taken_into_account() -> Result<()> {
         hwaddr: HwAddr::ethernet(mac),
         client_id: None,
         hostname: None,
+        fqdn: None,
         state: LeaseState::Bound,
         starts: 1,
         ends: u64::MAX,

@@ -136,6 +136,7 @@ mod tests {
             hwaddr: HwAddr::ethernet([2, 0, 0, 0, 0, 1]),
             client_id: None,
             hostname: None,
+            fqdn: None,
             state: LeaseState::Bound,
             starts: 100,
             ends: 3700,

@@ -115,6 +115,7 @@ mod tests {
             hwaddr: HwAddr::ethernet(MAC),
             client_id: None,
             hostname: Some("pc".into()),
+            fqdn: None,
             state,
             starts: 1,
             ends: 100,

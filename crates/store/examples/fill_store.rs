@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     hwaddr: HwAddr::ethernet([0x02, MAC_TAG, a, b, c, d]),
                     client_id: None,
                     hostname: None,
+                    fqdn: None,
                     state: LeaseState::Bound,
                     starts: now,
                     ends: now + lease_secs,

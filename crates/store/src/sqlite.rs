@@ -14,6 +14,9 @@
 //!     starts    INTEGER NOT NULL,     -- Unix seconds
 //!     ends      INTEGER NOT NULL      -- Unix seconds; i64::MAX means "never"
 //! );
+//! -- version 3: the client's FQDN option 81 (RFC 4702), for later DNS updates
+//! ALTER TABLE leases ADD COLUMN fqdn TEXT;           -- the name, dotted, no trailing dot
+//! ALTER TABLE leases ADD COLUMN fqdn_flags INTEGER;  -- RFC 4702 §2.1 flags (S, O, E, N)
 //! -- version 2: lease history (one row per state change), see `crate::history`
 //! CREATE TABLE history (
 //!     id INTEGER PRIMARY KEY, time INTEGER NOT NULL, event TEXT NOT NULL,
@@ -30,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hyperdhcp_engine::{
-    Conflict, ConflictChange, HwAddr, Lease, LeaseChange, LeaseState, UnixTime,
+    Conflict, ConflictChange, HwAddr, Lease, LeaseChange, LeaseFqdn, LeaseState, UnixTime,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params};
@@ -39,8 +42,12 @@ use crate::history::{HistoryEvent, HistoryKind, RelayInfo};
 use crate::{LeaseStore, StoreError};
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
-/// Version 2 added the `history` table; version 1 files are upgraded on open.
-pub const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added the `history` table, version 3 the `fqdn` columns; older files are upgraded
+/// on open.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The first schema version with the `fqdn` and `fqdn_flags` lease columns.
+const FQDN_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` marking a file as a hyperdhcp lease store ("hDHP").
 pub const APPLICATION_ID: i64 = 0x6844_4850;
@@ -81,6 +88,10 @@ const CREATE_HISTORY: &str = "CREATE TABLE history (
 CREATE INDEX history_ip_time ON history (ip, time);
 CREATE INDEX history_hwaddr_time ON history (hwaddr, time);";
 
+/// Schema version 3: option 81 columns on `leases` (also the upgrade from version 2).
+const ADD_FQDN: &str = "ALTER TABLE leases ADD COLUMN fqdn TEXT;
+ALTER TABLE leases ADD COLUMN fqdn_flags INTEGER;";
+
 /// Appends one history row (parameters in column order after `id`).
 const INSERT_HISTORY: &str = "INSERT INTO history
     (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id)
@@ -96,19 +107,24 @@ const PRUNE_HISTORY: &str = "DELETE FROM history WHERE id IN (
     SELECT id FROM (SELECT id, time FROM history ORDER BY id LIMIT ?2) WHERE time < ?1)";
 
 /// Insert-or-replace one lease (parameters in column order).
-const UPSERT: &str =
-    "INSERT INTO leases (ip, htype, hwaddr, client_id, hostname, state, starts, ends)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+const UPSERT: &str = "INSERT INTO leases
+    (ip, htype, hwaddr, client_id, hostname, state, starts, ends, fqdn, fqdn_flags)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
     ON CONFLICT(ip) DO UPDATE SET htype = excluded.htype, hwaddr = excluded.hwaddr,
         client_id = excluded.client_id, hostname = excluded.hostname, state = excluded.state,
-        starts = excluded.starts, ends = excluded.ends";
+        starts = excluded.starts, ends = excluded.ends, fqdn = excluded.fqdn,
+        fqdn_flags = excluded.fqdn_flags";
 
 /// Forget one address.
 const DELETE: &str = "DELETE FROM leases WHERE ip = ?1";
 
 /// Every lease, in address order (the rowid order).
-const SELECT_ALL: &str =
-    "SELECT ip, htype, hwaddr, client_id, hostname, state, starts, ends FROM leases ORDER BY ip";
+const SELECT_ALL: &str = "SELECT ip, htype, hwaddr, client_id, hostname, state, starts, ends,
+    fqdn, fqdn_flags FROM leases ORDER BY ip";
+
+/// [`SELECT_ALL`] for a store older than version 3 opened read-only (not upgraded): no FQDN.
+const SELECT_ALL_V2: &str = "SELECT ip, htype, hwaddr, client_id, hostname, state, starts, ends,
+    NULL, NULL FROM leases ORDER BY ip";
 
 /// A lease store in one SQLite file.
 pub struct SqliteStore {
@@ -118,6 +134,8 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Opened with [`SqliteStore::open_read_only`]: `commit` is refused.
     read_only: bool,
+    /// The file has the version 3 `fqdn` columns (false only for an old file opened read-only).
+    fqdn_columns: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -152,6 +170,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             read_only: false,
+            fqdn_columns: true,
         };
         store.configure()?;
         // Identify before the first write so a foreign or corrupt file is never modified.
@@ -159,8 +178,13 @@ impl SqliteStore {
         store.set_durability()?;
         if version == 0 {
             store.create_schema()?;
-        } else if version == 1 {
-            store.upgrade_to_v2()?;
+        } else {
+            if version == 1 {
+                store.upgrade_to_v2()?;
+            }
+            if version < FQDN_VERSION {
+                store.upgrade_to_v3()?;
+            }
         }
         // Issue 5: the conflicts table needs no version bump (CREATE IF NOT EXISTS).
         store
@@ -191,18 +215,21 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| StoreError::sqlite(path, "open", e))?;
-        let store = Self {
+        let mut store = Self {
             conn,
             path: path.to_path_buf(),
             read_only: true,
+            fqdn_columns: false,
         };
         store.configure()?;
-        if store.check_identity()? == 0 {
+        let version = store.check_identity()?;
+        if version == 0 {
             return Err(StoreError::Foreign {
                 path: store.path.clone(),
                 reason: "empty database without a lease table".to_string(),
             });
         }
+        store.fqdn_columns = version >= FQDN_VERSION;
         Ok(store)
     }
 
@@ -299,6 +326,7 @@ impl SqliteStore {
         let sql = format!(
             "BEGIN IMMEDIATE;
              {CREATE_SCHEMA}
+             {ADD_FQDN}
              {CREATE_HISTORY}
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
@@ -320,6 +348,19 @@ impl SqliteStore {
         self.conn
             .execute_batch(&sql)
             .map_err(self.err("upgrade schema to version 2"))
+    }
+
+    /// Schema 2 → 3: adds the option 81 columns to `leases` (existing rows get NULL), atomically.
+    fn upgrade_to_v3(&self) -> Result<(), StoreError> {
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             {ADD_FQDN}
+             PRAGMA user_version = {FQDN_VERSION};
+             COMMIT;"
+        );
+        self.conn
+            .execute_batch(&sql)
+            .map_err(self.err("upgrade schema to version 3"))
     }
 
     /// Deletes the conflict record of `ip` (`hyperdhcp conflicts clear`); true when there was
@@ -412,6 +453,8 @@ impl SqliteStore {
                         lease.state.as_str(),
                         time_to_db(lease.starts),
                         time_to_db(lease.ends),
+                        lease.fqdn.as_ref().map(|f| &*f.name),
+                        lease.fqdn.as_ref().map(|f| f.flags),
                     ])?;
                 }
                 LeaseChange::Remove(ip) => {
@@ -427,7 +470,11 @@ impl LeaseStore for SqliteStore {
     fn load_all(&mut self) -> Result<Vec<Lease>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(SELECT_ALL)
+            .prepare_cached(if self.fqdn_columns {
+                SELECT_ALL
+            } else {
+                SELECT_ALL_V2
+            })
             .map_err(|e| StoreError::sqlite(&self.path, "load", e))?;
         let mut rows = stmt
             .query([])
@@ -585,11 +632,30 @@ fn lease_from_row(row: &Row<'_>) -> Result<Lease, (i64, String)> {
         .ok_or_else(|| bad("negative starts".to_string()))?;
     let ends =
         time_from_db(int(row, 7).map_err(bad)?).ok_or_else(|| bad("negative ends".to_string()))?;
+    let fqdn = match value(row, 8).map_err(bad)? {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => {
+            let name = std::str::from_utf8(t).map_err(|_| bad("fqdn is not UTF-8".to_string()))?;
+            let flags = match value(row, 9).map_err(bad)? {
+                ValueRef::Null => 0,
+                ValueRef::Integer(f) => {
+                    u8::try_from(f).map_err(|_| bad("fqdn_flags out of range".to_string()))?
+                }
+                _ => return Err(bad("fqdn_flags is not an integer".to_string())),
+            };
+            Some(LeaseFqdn {
+                flags,
+                name: name.into(),
+            })
+        }
+        _ => return Err(bad("fqdn is not text".to_string())),
+    };
     Ok(Lease {
         ip,
         hwaddr,
         client_id,
         hostname,
+        fqdn,
         state,
         starts,
         ends,
@@ -684,6 +750,7 @@ mod tests {
             hostname: i
                 .is_multiple_of(3)
                 .then(|| format!("host-{i}").into_boxed_str()),
+            fqdn: None,
             state: LeaseState::Bound,
             starts: 1_700_000_000 + u64::from(i),
             ends: 1_700_003_600 + u64::from(i),
@@ -703,6 +770,10 @@ mod tests {
         odd.state = LeaseState::Declined;
         odd.ends = UnixTime::MAX;
         odd.hostname = Some("ünïcode".into());
+        odd.fqdn = Some(LeaseFqdn {
+            flags: 0x05,
+            name: "odd.lab.test".into(),
+        });
         let changes = vec![
             LeaseChange::Upsert(lease(3)),
             LeaseChange::Upsert(odd.clone()),
@@ -947,6 +1018,67 @@ mod tests {
         );
     }
 
+    /// A lease insert of schema versions 1 and 2 (no FQDN columns).
+    const V2_INSERT: &str = "INSERT INTO leases
+        (ip, htype, hwaddr, client_id, hostname, state, starts, ends)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+    #[test]
+    fn version_two_store_is_upgraded_with_fqdn_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leases.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "{CREATE_SCHEMA} {CREATE_HISTORY} PRAGMA application_id = {APPLICATION_ID};
+                 PRAGMA user_version = 2;"
+            ))
+            .unwrap();
+            conn.execute(
+                V2_INSERT,
+                params![
+                    u32::from(lease(1).ip),
+                    1,
+                    &[2u8, 0, 0, 0, 0, 1][..],
+                    None::<Vec<u8>>,
+                    "old",
+                    "bound",
+                    1,
+                    2
+                ],
+            )
+            .unwrap();
+        }
+        // A reader of the old file (not upgraded) sees the lease without an FQDN.
+        let old = SqliteStore::open_read_only(&path)
+            .unwrap()
+            .load_all()
+            .unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].fqdn, None);
+        let mut store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let loaded = store.load_all().unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(
+            (loaded[0].hostname.as_deref(), &loaded[0].fqdn),
+            (Some("old"), &None)
+        );
+        let mut l = loaded[0].clone();
+        l.fqdn = Some(LeaseFqdn {
+            flags: 0x01,
+            name: "pc.lab.test".into(),
+        });
+        store.commit(&[LeaseChange::Upsert(l.clone())]).unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load_all().unwrap(), vec![l]);
+    }
+
     #[test]
     fn version_one_store_is_upgraded_keeping_leases() {
         let dir = tempfile::tempdir().unwrap();
@@ -958,7 +1090,7 @@ mod tests {
             ))
             .unwrap();
             conn.execute(
-                UPSERT,
+                V2_INSERT,
                 params![
                     u32::from(lease(1).ip),
                     1,

@@ -304,6 +304,40 @@ fn dora_offers_then_binds_with_timers_and_options() {
 }
 
 #[test]
+fn request_with_option_81_stores_the_fqdn_and_its_flags() {
+    let mut h = Harness::new();
+    let c = client(1);
+    let Outcome::Offered(a) = h.send(&c.discover(|_| {})).outcome else {
+        panic!("no offer")
+    };
+    // RFC 4702 §2: flags S|E, two RCODE octets, the name in canonical wire format.
+    let fqdn = b"\x05\x00\x00\x02pc\x03lab\x04test\x00";
+    let d = h.send(&c.packet(MessageType::Request, |b| {
+        b.option_ip(code::SERVER_ID, ip("198.18.0.1"))
+            .option_ip(code::REQUESTED_IP, a)
+            .option(code::CLIENT_FQDN, fqdn);
+    }));
+    assert_eq!(d.outcome, Outcome::Acked(a));
+    let lease = upsert(&d);
+    assert_eq!(
+        lease.fqdn,
+        Some(crate::LeaseFqdn {
+            flags: hyperdhcp_wire::fqdn::FQDN_FLAG_S | hyperdhcp_wire::fqdn::FQDN_FLAG_E,
+            name: "pc.lab.test".into(),
+        })
+    );
+    // Without option 12 the name is also the host name (RFC 4702 §2.3).
+    assert_eq!(lease.hostname.as_deref(), Some("pc.lab.test"));
+    // A client without option 81 gets no FQDN.
+    let c2 = client(2);
+    let Outcome::Offered(b) = h.send(&c2.discover(|_| {})).outcome else {
+        panic!("no offer")
+    };
+    let d = h.send(&c2.select(b, ip("198.18.0.1")));
+    assert_eq!(upsert(&d).fqdn, None);
+}
+
+#[test]
 fn repeated_discover_gets_the_same_offer() {
     let mut h = Harness::new();
     let c = client(1);
@@ -986,6 +1020,7 @@ fn rebuild_from_many_stored_leases_then_expire_them() {
             hwaddr: HwAddr::new(1, &i.to_be_bytes()).unwrap(),
             client_id: (i % 2 == 0).then(|| i.to_le_bytes().to_vec().into()),
             hostname: None,
+            fqdn: None,
             state: if i % 3 == 0 {
                 LeaseState::Expired
             } else {
@@ -1024,6 +1059,7 @@ fn a_clients_bound_record_wins_over_older_ones_at_start_up() {
         hwaddr: c.hw(),
         client_id: None,
         hostname: None,
+        fqdn: None,
         state,
         starts,
         ends: starts + LEASE,
