@@ -39,6 +39,7 @@ fn matches(m: &ClassMatch, msg: &Message<'_>, hw: &HwAddr, relay: &RelayAgentInf
         && text(&m.hostname, msg.hostname().as_deref())
         && text(&m.circuit_id, relay.circuit_id)
         && text(&m.remote_id, relay.remote_id)
+        && text(&m.subscriber_id, relay.subscriber_id)
         && m.user_class
             .as_deref()
             .is_none_or(|p| msg.user_class().is_some_and(|v| user_class_matches(p, &v)))
@@ -171,6 +172,13 @@ mod tests {
                 },
             ),
             class(
+                "subscriber",
+                ClassMatch {
+                    subscriber_id: Some("sub-*".into()),
+                    ..ClassMatch::default()
+                },
+            ),
+            class(
                 "ipxe-user",
                 ClassMatch {
                     user_class: Some("iPXE".into()),
@@ -193,6 +201,15 @@ mod tests {
         assert_eq!(
             names(&classes, set),
             ["efi", "lab-macs", "port", "ipxe-user"]
+        );
+        // RFC 3993 subscriber-id (sub-option 6) next to the circuit-id.
+        let relay = RelayAgentInfo::parse(&[
+            1, 4, b'e', b't', b'h', b'1', 6, 5, b's', b'u', b'b', b'-', b'7',
+        ]);
+        let set = evaluate(&classes, &msg, &hw, &relay);
+        assert_eq!(
+            names(&classes, set),
+            ["efi", "lab-macs", "port", "subscriber", "ipxe-user"]
         );
         // Not relayed, other MAC, no option 93: only the vendor class would match, and the
         // "efi" class also needs arch 7.

@@ -374,6 +374,8 @@ pub struct ClassMatch {
     pub circuit_id: Option<String>,
     /// `remote_id`: option 82 sub-option 2.
     pub remote_id: Option<String>,
+    /// `subscriber_id`: option 82 sub-option 6 (RFC 3993).
+    pub subscriber_id: Option<String>,
     /// `hostname`: option 12.
     pub hostname: Option<String>,
     /// `client_arch`: option 93 (RFC 4578 §2.1), e.g. 0 BIOS, 7 and 9 x64 UEFI.
@@ -407,6 +409,9 @@ pub struct ReservationConfig {
     pub circuit_id: Option<Box<[u8]>>,
     /// Match on the relay agent's remote-id (option 82 sub-option 2), as text (`remote_id`).
     pub remote_id: Option<Box<[u8]>>,
+    /// Match on the relay agent's subscriber-id (option 82 sub-option 6, RFC 3993), as text
+    /// (`subscriber_id`).
+    pub subscriber_id: Option<Box<[u8]>>,
     /// The reserved address (`ip`), inside or outside pools but inside the subnet.
     pub ip: Ipv4Addr,
     /// Host name sent as option 12 (`hostname`).

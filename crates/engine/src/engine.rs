@@ -534,7 +534,9 @@ impl Engine {
             .is_some_and(|res| {
                 res.mac.is_none()
                     && res.client_id.is_none()
-                    && (res.circuit_id.is_some() || res.remote_id.is_some())
+                    && (res.circuit_id.is_some()
+                        || res.remote_id.is_some()
+                        || res.subscriber_id.is_some())
             });
         by_relay_only
             && inc.rai.is_none()

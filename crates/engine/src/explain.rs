@@ -78,14 +78,26 @@ impl Engine {
                 out.subnet = inc.cidr(&config);
             }
             if let Some(r) = self.reservation(&config, &inc) {
+                let relay = inc.relay();
                 let by = if r.mac.is_some_and(|m| m == inc.hw) {
                     "mac"
                 } else if r.client_id.is_some() && inc.cid.is_some() {
                     "client_id"
-                } else if r.circuit_id.is_some() {
-                    "circuit_id"
                 } else {
-                    "remote_id"
+                    // Option 82 sub-options: the one the request carries, else the first set.
+                    let keys = [
+                        ("circuit_id", r.circuit_id.as_deref(), relay.circuit_id),
+                        ("remote_id", r.remote_id.as_deref(), relay.remote_id),
+                        (
+                            "subscriber_id",
+                            r.subscriber_id.as_deref(),
+                            relay.subscriber_id,
+                        ),
+                    ];
+                    keys.iter()
+                        .find(|(_, want, got)| want.is_some() && want == got)
+                        .or_else(|| keys.iter().find(|(_, want, _)| want.is_some()))
+                        .map_or("mac", |k| k.0)
                 };
                 out.reservation = Some((r.ip, by));
             }

@@ -148,13 +148,16 @@ pub(crate) struct SubnetPools {
     res_by_circuit: HashMap<Box<[u8]>, usize>,
     /// Reservation index by relay agent remote-id (option 82 sub-option 2).
     res_by_remote: HashMap<Box<[u8]>, usize>,
+    /// Reservations by option 82 subscriber-id (RFC 3993).
+    res_by_subscriber: HashMap<Box<[u8]>, usize>,
     /// Reservation index by reserved address.
     res_by_ip: IpMap<usize>,
 }
 
 impl SubnetPools {
     /// The reservation (index into the subnet config) of the client, by client-id, then MAC,
-    /// then the relay agent's circuit-id, then its remote-id (RFC 3046).
+    /// then the relay agent's circuit-id, then its remote-id (RFC 3046), then its subscriber-id
+    /// (RFC 3993).
     pub(crate) fn reservation_for(
         &self,
         client: ClientRef<'_>,
@@ -170,6 +173,12 @@ impl SubnetPools {
             .get(hw)
             .or_else(|| relay.circuit_id.and_then(|c| self.res_by_circuit.get(c)))
             .or_else(|| relay.remote_id.and_then(|r| self.res_by_remote.get(r)))
+            // RFC 3993 §3: the subscriber-id names the subscriber, whatever port it uses.
+            .or_else(|| {
+                relay
+                    .subscriber_id
+                    .and_then(|s| self.res_by_subscriber.get(s))
+            })
             .copied()
     }
 
@@ -390,6 +399,9 @@ fn build_subnet(subnet: &SubnetConfig) -> SubnetPools {
         }
         if let Some(id) = &r.remote_id {
             sp.res_by_remote.entry(id.clone()).or_insert(i);
+        }
+        if let Some(id) = &r.subscriber_id {
+            sp.res_by_subscriber.entry(id.clone()).or_insert(i);
         }
         sp.res_by_ip.entry(r.ip).or_insert(i);
     }

@@ -312,6 +312,7 @@ pub(super) struct RawReservation {
     pub client_id: Option<String>,
     pub circuit_id: Option<String>,
     pub remote_id: Option<String>,
+    pub subscriber_id: Option<String>,
     pub ip: Option<String>,
     pub hostname: Option<String>,
     pub routers: Option<Vec<String>>,
@@ -362,6 +363,7 @@ pub(super) struct RawClassMatch {
     pub mac_prefix: Option<String>,
     pub circuit_id: Option<String>,
     pub remote_id: Option<String>,
+    pub subscriber_id: Option<String>,
     pub hostname: Option<String>,
     pub client_arch: Option<i64>,
 }

@@ -78,6 +78,7 @@ fn minimal_file_parses_with_expected_values() {
             client_id: None,
             circuit_id: None,
             remote_id: None,
+            subscriber_id: None,
             ip: ip("198.18.0.50"),
             hostname: Some("printer".to_owned()),
             options: DhcpOptions::default(),
@@ -543,7 +544,7 @@ fn each_error_has_its_path_and_message() {
         (
             "reservation matches nothing",
             format!("{SERVER}{SUBNET}[[subnet.reservation]]\nip = \"198.18.0.5\"\n"),
-            "subnet[0].reservation[0]: a reservation needs `mac`, `client_id`, `circuit_id` or `remote_id` to match a client",
+            "subnet[0].reservation[0]: a reservation needs `mac`, `client_id`, `circuit_id`, `remote_id` or `subscriber_id` to match a client",
         ),
         (
             "reservation ip missing",
@@ -648,7 +649,7 @@ fn each_error_has_its_path_and_message() {
             format!(
                 "{SERVER}{SUBNET}[[subnet.reservation]]\nmac = \"02:00:00:00:00:01\"\nip = \"198.18.0.5\"\nname = \"x\"\n"
             ),
-            "subnet[0].reservation[0].name: line 8, column 1: unknown key `name`; expected one of: circuit_id, classless_routes, client_id, dns_servers, domain_name, domain_search, hostname, ip, mac, mtu, ntp_servers, option, remote_id, routers",
+            "subnet[0].reservation[0].name: line 8, column 1: unknown key `name`; expected one of: circuit_id, classless_routes, client_id, dns_servers, domain_name, domain_search, hostname, ip, mac, mtu, ntp_servers, option, remote_id, routers, subscriber_id",
         ),
         (
             "unknown route key",
@@ -865,6 +866,12 @@ ntp_servers = ["198.18.0.123"]
 [[subnet.reservation]]
 circuit_id = "eth7"
 ip = "198.18.0.42"
+[[subnet.reservation]]
+subscriber_id = "sub-0042"
+ip = "198.18.0.43"
+[[class]]
+name = "subscribers"
+match = { subscriber_id = "sub-*" }
 [[class]]
 name = "uefi"
 match = { vendor_class = "PXEClient*", client_arch = 7, mac_prefix = "02:00:00" }
@@ -886,7 +893,10 @@ value = "01:04:c6:12:00:01"
     assert_eq!(c.subnets[0].always_send, vec![42]);
     let r = &c.subnets[0].reservations[0];
     assert_eq!(r.circuit_id.as_deref(), Some(&b"eth7"[..]));
-    let k = &c.classes[0];
+    let r = &c.subnets[0].reservations[1];
+    assert_eq!(r.subscriber_id.as_deref(), Some(&b"sub-0042"[..]));
+    assert_eq!(c.classes[0].matcher.subscriber_id.as_deref(), Some("sub-*"));
+    let k = &c.classes[1];
     assert_eq!(k.name, "uefi");
     assert_eq!(k.matcher.client_arch, Some(7));
     assert_eq!(k.matcher.mac_prefix.as_deref(), Some(&[2u8, 0, 0][..]));
@@ -912,6 +922,9 @@ interfaces = ["srv0"]
 per_mac = "fast"
 [[subnet]]
 cidr = "198.18.0.0/16"
+[[subnet.reservation]]
+subscriber_id = ""
+ip = "198.18.0.9"
 [[class]]
 name = "a"
 match = { client_arch = 70000 }
@@ -925,6 +938,7 @@ boot_file = ""
     for want in [
         "server.rate_limit.per_mac",
         "class[0].match.client_arch",
+        "subnet[0].reservation[0].subscriber_id",
         "class[1].name",
         "class[1].match",
         "class[1].boot_file",

@@ -704,6 +704,7 @@ impl Validator<'_, '_> {
             mac_prefix,
             circuit_id: raw.circuit_id.clone(),
             remote_id: raw.remote_id.clone(),
+            subscriber_id: raw.subscriber_id.clone(),
             hostname: raw.hostname.clone(),
             client_arch,
         };
@@ -1141,10 +1142,11 @@ impl Validator<'_, '_> {
             && raw.client_id.is_none()
             && raw.circuit_id.is_none()
             && raw.remote_id.is_none()
+            && raw.subscriber_id.is_none()
         {
             self.report.error(
                 path,
-                "a reservation needs `mac`, `client_id`, `circuit_id` or `remote_id` to match a client",
+                "a reservation needs `mac`, `client_id`, `circuit_id`, `remote_id` or `subscriber_id` to match a client",
             );
         }
         // RFC 3046 §2.0: sub-option values are 1 to 255 octets.
@@ -1161,6 +1163,7 @@ impl Validator<'_, '_> {
         };
         let circuit_id = relay_id(self.report, "circuit_id", &raw.circuit_id);
         let remote_id = relay_id(self.report, "remote_id", &raw.remote_id);
+        let subscriber_id = relay_id(self.report, "subscriber_id", &raw.subscriber_id);
         let mac = raw
             .mac
             .as_deref()
@@ -1233,6 +1236,7 @@ impl Validator<'_, '_> {
             client_id: client_id.map(Vec::into_boxed_slice),
             circuit_id,
             remote_id,
+            subscriber_id,
             ip: ip?,
             hostname: raw
                 .hostname

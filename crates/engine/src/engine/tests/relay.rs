@@ -23,6 +23,7 @@ fn relay_config() -> Config {
         client_id: None,
         circuit_id: Some(b"port7".to_vec().into()),
         remote_id: None,
+        subscriber_id: None,
         ip: ip("198.18.1.50"),
         hostname: None,
         options: DhcpOptions::default(),
@@ -32,7 +33,18 @@ fn relay_config() -> Config {
         client_id: None,
         circuit_id: None,
         remote_id: Some(b"modem-9".to_vec().into()),
+        subscriber_id: None,
         ip: ip("198.18.1.51"),
+        hostname: None,
+        options: DhcpOptions::default(),
+    });
+    b.reservations.push(ReservationConfig {
+        mac: None,
+        client_id: None,
+        circuit_id: None,
+        remote_id: None,
+        subscriber_id: Some(b"sub-42".to_vec().into()),
+        ip: ip("198.18.1.52"),
         hostname: None,
         options: DhcpOptions::default(),
     });
@@ -130,6 +142,37 @@ fn circuit_id_and_remote_id_select_reservations() {
             .option_ip(code::REQUESTED_IP, ip("198.18.1.50"));
     }));
     assert_ne!(offered(&d), ip("198.18.1.50"));
+}
+
+#[test]
+fn subscriber_id_selects_a_reservation_and_explain_names_it() {
+    let mut h = Harness::with(relay_config(), Vec::new());
+    // RFC 3993 §3: sub-option 6, here behind an unrelated circuit-id.
+    let rai = [
+        1, 5, b'p', b'o', b'r', b't', b'1', 6, 6, b's', b'u', b'b', b'-', b'4', b'2',
+    ];
+    let pkt = client(5).discover(|b| {
+        b.set_giaddr(ip("198.18.1.1"))
+            .option(code::RELAY_AGENT_INFO, &rai);
+    });
+    let d = h.send(&pkt);
+    assert_eq!(offered(&d), ip("198.18.1.52"));
+    let addrs = eth0_addrs();
+    let ctx = RequestContext {
+        interface: "eth0",
+        interface_addrs: &addrs,
+        source: SocketAddrV4::new(ip("198.18.1.1"), 67),
+    };
+    let e = h.engine.explain(&Message::parse(&pkt).unwrap(), &ctx, T0);
+    assert_eq!(e.reservation, Some((ip("198.18.1.52"), "subscriber_id")));
+    // Another subscriber-id: a pool address.
+    let d = h.send(&client(6).discover(|b| {
+        b.set_giaddr(ip("198.18.1.1")).option(
+            code::RELAY_AGENT_INFO,
+            &[6, 6, b's', b'u', b'b', b'-', b'4', b'3'],
+        );
+    }));
+    assert!((ip("198.18.1.100")..=ip("198.18.1.102")).contains(&offered(&d)));
 }
 
 #[test]
