@@ -273,9 +273,16 @@ pub(crate) fn bootp_reply(
     if let Some(f) = boot_file.filter(|f| f.len() < BOOT_FILE_FIELD_LEN) {
         b.set_file(f.as_bytes());
     }
-    options.emit(&mut b, None);
+    // RFC 951 §3 / RFC 1542 §3.3: a request without the RFC 1497 cookie gets a reply without
+    // vendor extensions (zero-filled vendor area); otherwise the configured options.
+    let packet = if req.has_magic_cookie() {
+        options.emit(&mut b, None);
+        finish(b, req)
+    } else {
+        b.finish_without_vendor_extensions()
+    };
     Reply {
-        packet: finish(b, req),
+        packet,
         dest: dest(req, yiaddr, hwaddr),
         msg_type: MessageType::Ack,
     }

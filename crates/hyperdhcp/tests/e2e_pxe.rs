@@ -35,6 +35,8 @@ fn classes() -> String {
 
 /// Arch value selecting the BOOTP client in [`pxe_client_entry_point`].
 const BOOTP_MODE: u16 = u16::MAX;
+/// Arch value selecting a plain RFC 951 BOOTP client: no magic cookie, a zero vendor area.
+const RFC951_MODE: u16 = u16::MAX - 1;
 
 /// Sends a PXE DISCOVER (broadcast flag set) and prints the OFFER's fields on one line; with
 /// `arch` = [`BOOTP_MODE`] a BOOTREQUEST without option 53 instead, printing the BOOTREPLY.
@@ -43,7 +45,8 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
     sock.set_broadcast(true)?;
     sock.set_read_timeout(Some(Duration::from_millis(500)))?;
     let xid = 0x7078_6500 | u32::from(arch);
-    let bootp = arch == BOOTP_MODE;
+    let rfc951 = arch == RFC951_MODE;
+    let bootp = arch == BOOTP_MODE || rfc951;
     let mut b = if bootp {
         MessageBuilder::bootp_request(xid, &mac)
     } else {
@@ -66,7 +69,11 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
             ],
         );
     }
-    let discover = b.finish();
+    let discover = if rfc951 {
+        b.finish_without_vendor_extensions()
+    } else {
+        b.finish()
+    };
     let deadline = Instant::now() + OFFER_WAIT;
     let mut buf = [0u8; 1500];
     while Instant::now() < deadline {
@@ -76,6 +83,25 @@ fn pxe_client(arch: u16, mac: [u8; 6]) -> Result<()> {
             let Ok((n, _)) = sock.recv_from(&mut buf) else {
                 continue;
             };
+            if rfc951 {
+                // RFC 951 §3: the reply has no cookie either (which `Message::parse` refuses
+                // on a BOOTREPLY): read the fixed header (op, xid, yiaddr, siaddr).
+                let r = &buf[..n];
+                let at = |o: usize| r.get(o..o + 4).and_then(|b| <[u8; 4]>::try_from(b).ok());
+                if r.first() != Some(&hyperdhcp_wire::BOOTREPLY) || at(4) != Some(xid.to_be_bytes())
+                {
+                    continue;
+                }
+                let vendor_zero = r
+                    .get(hyperdhcp_wire::HEADER_LEN..)
+                    .is_some_and(|v| v.iter().all(|&b| b == 0));
+                println!(
+                    "OFFER yiaddr={} siaddr={} len={n} vendor_zero={vendor_zero}",
+                    Ipv4Addr::from(at(16).unwrap_or_default()),
+                    Ipv4Addr::from(at(20).unwrap_or_default()),
+                );
+                return Ok(());
+            }
             let Ok(m) = Message::parse(&buf[..n]) else {
                 continue;
             };
@@ -218,6 +244,24 @@ fn bootp_client_is_answered_with_an_infinite_lease() -> Result<()> {
     );
     let lease = wait_lease(&cfg.store, yiaddr, "bound by BOOTP", |l| {
         l.state == "bound" && l.mac == "02:00:00:00:0b:01"
+    })?;
+    // A plain RFC 951 client (no magic cookie, zero vendor area) is answered too, with a
+    // BOOTREPLY without vendor extensions.
+    let reply =
+        run_pxe_client(&lab, RFC951_MODE, "02-00-00-00-0b-02").with_context(|| server.log())?;
+    let plain: Ipv4Addr = reply
+        .split("yiaddr=")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|a| a.parse().ok())
+        .with_context(|| reply.clone())?;
+    ensure!(
+        (POOL_START..=POOL_END).contains(&plain) && plain != yiaddr,
+        "{reply}"
+    );
+    ensure!(reply.contains("vendor_zero=true"), "{reply}");
+    wait_lease(&cfg.store, plain, "bound by RFC 951 BOOTP", |l| {
+        l.state == "bound" && l.mac == "02:00:00:00:0b:02"
     })?;
     // Infinite: `leases list` shows the end as the far future (9999-12-31).
     ensure!(

@@ -288,6 +288,15 @@ impl MessageBuilder {
         self.finish()
     }
 
+    /// Finishes a plain RFC 951 message: the header with a zero-filled 64-byte vendor area, no
+    /// magic cookie and no options (the answer to a BOOTREQUEST that carried no cookie, RFC 951
+    /// §3 and RFC 1542 §3.3); options written so far are dropped.
+    pub fn finish_without_vendor_extensions(mut self) -> Vec<u8> {
+        self.buf.truncate(OFF_COOKIE);
+        self.buf.resize(MIN_MESSAGE_LEN, 0);
+        self.buf
+    }
+
     /// Appends END and pads with zeros (PAD) to [`MIN_MESSAGE_LEN`] (RFC 1542 §3.3).
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.push(code::END);
@@ -305,6 +314,19 @@ mod tests {
     use crate::error::ParseError;
 
     const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30];
+
+    #[test]
+    fn rfc951_reply_has_a_zero_vendor_area_and_parses_back() {
+        let mut b = MessageBuilder::bootp_request(7, &MAC);
+        b.option(code::HOSTNAME, b"dropped");
+        let bytes = b.finish_without_vendor_extensions();
+        assert_eq!(bytes.len(), MIN_MESSAGE_LEN);
+        assert!(bytes[OFF_COOKIE..].iter().all(|&x| x == 0));
+        let m = Message::parse(&bytes).unwrap();
+        assert!(!m.has_magic_cookie());
+        assert_eq!(m.raw_options().count(), 0);
+        assert_eq!(m.chaddr(), &MAC);
+    }
 
     #[test]
     fn request_then_reply_copies_table3_fields() {

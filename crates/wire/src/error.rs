@@ -5,7 +5,8 @@
 pub enum ParseError {
     /// Shorter than the 236-byte header plus the 4-byte magic cookie.
     TooShort,
-    /// The four bytes after the header are not the DHCP magic cookie (RFC 2131 §3).
+    /// The four bytes after the header are not the DHCP magic cookie (RFC 2131 §3), and the
+    /// datagram is not a plain RFC 951 BOOTREQUEST with a zero vendor area.
     BadCookie,
     /// `hlen` is larger than the 16-byte `chaddr` field.
     BadHlen,

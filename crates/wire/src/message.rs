@@ -44,10 +44,18 @@ struct Span {
 ///   the sender put something else (a file name) in them.
 /// * Bytes after END are ignored (padding).
 /// * Option 52 found inside `file`/`sname` is not interpreted again.
+/// * A BOOTREQUEST without the magic cookie is a plain RFC 951 BOOTP request when its vendor
+///   area (everything after the 236-byte header, possibly nothing) is all zeros: it parses as a
+///   message without options ([`Message::has_magic_cookie`] is false). A missing cookie with
+///   anything else in the vendor area, or on a BOOTREPLY, is still [`ParseError::BadCookie`]
+///   (or [`ParseError::TooShort`] below 240 bytes).
 #[derive(Clone)]
 pub struct Message<'a> {
-    /// The whole datagram, at least [`OPTIONS_OFFSET`] bytes with a valid cookie.
+    /// The whole datagram: at least [`OPTIONS_OFFSET`] bytes with a valid cookie, or a plain
+    /// RFC 951 BOOTREQUEST (at least [`HEADER_LEN`] bytes, zero vendor area, no options).
     buf: &'a [u8],
+    /// The RFC 1497 magic cookie is present (false: RFC 951 BOOTP without vendor extensions).
+    cookie: bool,
     /// The first `count` option instances in wire order (options, then file, then sname).
     spans: [Span; MAX_SPANS],
     /// Number of valid entries in `spans`.
@@ -170,6 +178,26 @@ impl<'a> Message<'a> {
     /// Validates the fixed header (236 bytes), the magic cookie, walks options (and the
     /// sname/file fields when option 52 says so) and records where each option lives.
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, ParseError> {
+        // RFC 951 §3: a BOOTP client need not use the vendor area (RFC 1497's cookie); one
+        // that leaves it zero (or sends only the header) is answered without vendor extensions.
+        let rfc951 = buf.len() >= HEADER_LEN
+            && buf.first() == Some(&BOOTREQUEST)
+            && buf
+                .get(HEADER_LEN..)
+                .is_some_and(|v| v.iter().all(|&b| b == 0));
+        if rfc951 {
+            if usize::from(buf.get(OFF_HLEN).copied().unwrap_or(0)) > CHADDR_LEN {
+                return Err(ParseError::BadHlen);
+            }
+            return Ok(Message {
+                buf,
+                spans: [Span::default(); MAX_SPANS],
+                count: 0,
+                overflow: false,
+                overload: 0,
+                cookie: false,
+            });
+        }
         if buf.len() < OPTIONS_OFFSET {
             return Err(ParseError::TooShort);
         }
@@ -186,6 +214,7 @@ impl<'a> Message<'a> {
             // Offsets are stored as u32; absurdly large buffers use the walking fallback.
             overflow: u32::try_from(buf.len()).is_err(),
             overload: 0,
+            cookie: true,
         };
         // RFC 2132 §9.3: option 52 lives in the options field; several instances would be
         // concatenated (RFC 3396), so its total length must be exactly 1.
@@ -234,6 +263,13 @@ impl<'a> Message<'a> {
             }
             _ => self.overflow = true,
         }
+    }
+
+    /// False for a plain RFC 951 BOOTREQUEST without the RFC 1497 magic cookie (and so without
+    /// options): its reply must not carry vendor extensions either (RFC 1542 §3.3 pads the
+    /// vendor area with zeros).
+    pub fn has_magic_cookie(&self) -> bool {
+        self.cookie
     }
 
     /// The whole datagram this view borrows.
@@ -563,6 +599,38 @@ mod tests {
         assert_eq!(m.as_bytes(), &buf[..]);
         assert_eq!(m.message_type(), Some(MessageType::Discover));
         assert!(format!("{m:?}").contains("Discover"));
+    }
+
+    #[test]
+    fn cookieless_bootrequest_is_rfc951_bootp_without_options() {
+        let header = raw(&[])[..HEADER_LEN].to_vec();
+        for vend in [0, 4, 64] {
+            let mut b = header.clone();
+            b.resize(HEADER_LEN + vend, 0);
+            let m = Message::parse(&b).unwrap();
+            assert!(!m.has_magic_cookie(), "vendor area {vend}");
+            assert_eq!(m.message_type(), None);
+            assert_eq!(m.raw_options().count(), 0);
+            assert_eq!(m.xid(), 0xdead_beef);
+            assert_eq!(m.chaddr(), &MAC);
+        }
+        assert!(Message::parse(&raw(&[255])).unwrap().has_magic_cookie());
+        // Garbage is still refused: a non-zero vendor area without the cookie, a BOOTREPLY
+        // without it, a short header, a bad hlen.
+        let mut vendor = header.clone();
+        vendor.extend_from_slice(b"CMU\0");
+        assert_eq!(Message::parse(&vendor).err(), Some(ParseError::BadCookie));
+        let mut reply = header.clone();
+        reply[OFF_OP] = BOOTREPLY;
+        reply.resize(HEADER_LEN + 64, 0);
+        assert_eq!(Message::parse(&reply).err(), Some(ParseError::BadCookie));
+        assert_eq!(
+            Message::parse(&header[..HEADER_LEN - 1]).err(),
+            Some(ParseError::TooShort)
+        );
+        let mut hlen = header;
+        hlen[OFF_HLEN] = 17;
+        assert_eq!(Message::parse(&hlen).err(), Some(ParseError::BadHlen));
     }
 
     #[test]

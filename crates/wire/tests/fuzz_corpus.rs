@@ -38,6 +38,8 @@ fn seeds_have_the_expected_outcome() -> anyhow_free::Result {
         ("truncated-option", Err(ParseError::OptionOverrun)),
         ("truncated-header", Err(ParseError::TooShort)),
         ("bad-cookie", Err(ParseError::BadCookie)),
+        // RFC 951 BOOTREQUEST without the cookie, zero vendor area: parsed, no options.
+        ("bootp-no-cookie", Ok(None)),
         ("hlen-17", Err(ParseError::BadHlen)),
         ("bad-overload-value", Err(ParseError::BadOverload)),
     ];

@@ -59,3 +59,25 @@ fn bootp_pool_gives_infinite_leases_and_the_same_address_again() {
         Some(ReplyDest::Relay(ip("198.18.0.1")))
     );
 }
+
+#[test]
+fn cookieless_rfc951_request_gets_a_reply_without_vendor_extensions() {
+    let mut h = Harness::new();
+    // RFC 951 §3: header plus a 64-byte vendor area of zeros, no RFC 1497 cookie.
+    let pkt = MessageBuilder::bootp_request(0xb007, &mac(0xaa)).finish_without_vendor_extensions();
+    assert!(!Message::parse(&pkt).unwrap().has_magic_cookie());
+    let d = h.send(&pkt);
+    assert_eq!(d.outcome, Outcome::Acked(ip("198.18.0.15")));
+    let packet = &d.reply.as_ref().expect("a reply").packet;
+    assert_eq!(packet.len(), hyperdhcp_wire::MIN_MESSAGE_LEN);
+    assert!(
+        packet[hyperdhcp_wire::HEADER_LEN..].iter().all(|&b| b == 0),
+        "no cookie, no options"
+    );
+    // A cookie-less BOOTREPLY is not something `Message::parse` accepts: read the header.
+    assert_eq!(packet[0], hyperdhcp_wire::BOOTREPLY);
+    assert_eq!(packet[4..8], 0xb007u32.to_be_bytes());
+    assert_eq!(packet[16..20], ip("198.18.0.15").octets(), "yiaddr");
+    assert_eq!(packet[28..34], mac(0xaa), "chaddr");
+    assert_eq!(upsert(&d).ends, UnixTime::MAX);
+}
