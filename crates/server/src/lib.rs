@@ -36,6 +36,7 @@ pub mod batch;
 pub mod clock;
 pub mod commit;
 pub mod counters;
+mod dropwarn;
 pub mod emit;
 pub mod history;
 pub mod http;

@@ -18,6 +18,7 @@ use crate::batch::{self, BROADCAST_DEST, Batch, Route};
 use crate::clock;
 use crate::commit::{Committer, Done};
 use crate::counters::{Counters, DropReason};
+use crate::dropwarn::DropWarner;
 use crate::emit::Emitter;
 use crate::history;
 use crate::logfmt::log_decision;
@@ -77,6 +78,8 @@ pub struct Server {
     pollfds: Vec<libc::pollfd>,
     /// Earliest time the next kernel-drop warning may be logged.
     next_drop_warn: UnixTime,
+    /// Rate-limited summary of the server's own drops (issue 3 item 5).
+    drop_warner: DropWarner,
     /// `[server.rate_limit]` buckets, checked on the fixed header before parsing.
     limiter: RateLimiter,
     /// When the next history prune is due.
@@ -140,6 +143,7 @@ impl Server {
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            drop_warner: DropWarner::new(DROP_WARN_SECS),
             limiter,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
             emitter: Emitter::default(),
@@ -237,6 +241,9 @@ impl Server {
                 }
                 next_expire = now + EXPIRE_INTERVAL_SECS;
                 self.emitter.snapshot(&self.engine, now);
+                if let Some((total, reasons)) = self.drop_warner.check(&self.counters, now) {
+                    tracing::warn!(total, reasons = %reasons, "dropped datagrams since the last warning (each is logged at debug)");
+                }
             }
             self.poll_probes(now);
             self.flush_at(now, stopping);
@@ -956,6 +963,7 @@ mod tests {
             send_failures: Vec::new(),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            drop_warner: DropWarner::new(DROP_WARN_SECS),
             limiter: RateLimiter::new(Default::default()),
             next_prune: T0,
             emitter: Emitter::default(),
