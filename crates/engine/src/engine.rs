@@ -575,9 +575,11 @@ impl Engine {
             .msg
             .client_fqdn()
             .and_then(|raw| hyperdhcp_wire::ClientFqdn::parse(&raw))
-            .map(|f| crate::LeaseFqdn {
-                flags: f.flags,
-                name: f.name.into_boxed_str(),
+            .map(|f| {
+                Box::new(crate::LeaseFqdn {
+                    flags: f.flags,
+                    name: f.name.into_boxed_str(),
+                })
             });
         self.table.insert_durable(lease.clone());
         self.pools.claim(ip);

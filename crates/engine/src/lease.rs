@@ -148,8 +148,9 @@ pub struct Lease {
     pub starts: UnixTime,
     /// When the current state ends (lease expiry, quarantine end).
     pub ends: UnixTime,
-    /// The client's FQDN option 81 (RFC 4702) with its flags, kept for DNS updates.
-    pub fqdn: Option<LeaseFqdn>,
+    /// The client's FQDN option 81 (RFC 4702) with its flags, kept for DNS updates (boxed:
+    /// one pointer per lease, most clients send none).
+    pub fqdn: Option<Box<LeaseFqdn>>,
 }
 
 /// A client FQDN (option 81, RFC 4702 §2) as stored with a lease.

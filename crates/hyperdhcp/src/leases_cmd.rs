@@ -203,10 +203,10 @@ mod tests {
                 hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0xaa]),
                 client_id: Some(vec![0x01, 0x02, 0x00, 0xff].into_boxed_slice()),
                 hostname: Some("alpha".into()),
-                fqdn: Some(LeaseFqdn {
+                fqdn: Some(Box::new(LeaseFqdn {
                     flags: 0x01,
                     name: "alpha.lab.test".into(),
-                }),
+                })),
                 state: LeaseState::Bound,
                 starts: 1_700_000_000,
                 ends: 1_700_003_600,

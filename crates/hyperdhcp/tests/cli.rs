@@ -182,10 +182,10 @@ fn sample_leases() -> Vec<Lease> {
             hwaddr: HwAddr::ethernet([0x02, 0, 0, 0, 0, 0x10]),
             client_id: Some(vec![0x01, 0x02, 0, 0, 0, 0, 0x10].into_boxed_slice()),
             hostname: Some("alpha".into()),
-            fqdn: Some(LeaseFqdn {
+            fqdn: Some(Box::new(LeaseFqdn {
                 flags: 0x05,
                 name: "alpha.lab.test".into(),
-            }),
+            })),
             state: LeaseState::Bound,
             starts: 1_700_000_000,
             ends: 1_700_003_600,

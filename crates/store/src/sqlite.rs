@@ -643,10 +643,10 @@ fn lease_from_row(row: &Row<'_>) -> Result<Lease, (i64, String)> {
                 }
                 _ => return Err(bad("fqdn_flags is not an integer".to_string())),
             };
-            Some(LeaseFqdn {
+            Some(Box::new(LeaseFqdn {
                 flags,
                 name: name.into(),
-            })
+            }))
         }
         _ => return Err(bad("fqdn is not text".to_string())),
     };
@@ -770,10 +770,10 @@ mod tests {
         odd.state = LeaseState::Declined;
         odd.ends = UnixTime::MAX;
         odd.hostname = Some("ünïcode".into());
-        odd.fqdn = Some(LeaseFqdn {
+        odd.fqdn = Some(Box::new(LeaseFqdn {
             flags: 0x05,
             name: "odd.lab.test".into(),
-        });
+        }));
         let changes = vec![
             LeaseChange::Upsert(lease(3)),
             LeaseChange::Upsert(odd.clone()),
@@ -1069,10 +1069,10 @@ mod tests {
             (Some("old"), &None)
         );
         let mut l = loaded[0].clone();
-        l.fqdn = Some(LeaseFqdn {
+        l.fqdn = Some(Box::new(LeaseFqdn {
             flags: 0x01,
             name: "pc.lab.test".into(),
-        });
+        }));
         store.commit(&[LeaseChange::Upsert(l.clone())]).unwrap();
         drop(store);
         let mut store = SqliteStore::open(&path).unwrap();

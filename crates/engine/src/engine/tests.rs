@@ -323,10 +323,10 @@ fn request_with_option_81_stores_the_fqdn_and_its_flags() {
     let lease = upsert(&d);
     assert_eq!(
         lease.fqdn,
-        Some(crate::LeaseFqdn {
+        Some(Box::new(crate::LeaseFqdn {
             flags: hyperdhcp_wire::fqdn::FQDN_FLAG_S | hyperdhcp_wire::fqdn::FQDN_FLAG_E,
             name: "pc.lab.test".into(),
-        })
+        }))
     );
     // Without option 12 the name is also the host name (RFC 4702 §2.3).
     assert_eq!(lease.hostname.as_deref(), Some("pc.lab.test"));
