@@ -47,6 +47,10 @@ end = "198.19.0.150"
 circuit_id = "port7"
 ip = "198.19.0.42"
 
+[[subnet.reservation]]
+subscriber_id = "sub1"
+ip = "198.19.0.43"
+
 [[class]]
 name = "uefi"
 match = { vendor_class = "PXEClient*", client_arch = 7 }
@@ -199,6 +203,19 @@ fn relayed_requests_and_circuit_id_reservation() -> Result<()> {
     );
     let rai = option_line(&out, 82).context("option 82 not echoed")?;
     ensure!(rai.ends_with("from relay agent (echoed)"), "{rai}");
+    // Subscriber-id "sub1" (RFC 3993, sub-option 6): its reservation, named as such.
+    let out = explain(&[
+        "--mac",
+        "02:00:00:00:02:06",
+        "--giaddr",
+        "198.19.0.1",
+        "--option",
+        "82=06:04:73:75:62:31",
+    ])?;
+    ensure!(
+        out.contains("reservation:  198.19.0.43 (matched on subscriber_id)"),
+        "{out}"
+    );
     // Option 118 (RFC 3011) beats the interface.
     let out = explain(&["--mac", "02:00:00:00:02:03", "--option", "118=198.19.0.0"])?;
     ensure!(
