@@ -534,18 +534,25 @@ fn read_subnet(
         subnet.reservation =
             read_array(report, v, &key_path(path, "reservation"), read_reservation);
     }
-    if let Some(v) = table.get("classless_routes") {
-        subnet.classless_routes = Some(read_array(
-            report,
-            v,
-            &key_path(path, "classless_routes"),
-            read_leaf,
-        ));
-    }
-    if let Some(v) = table.get("option") {
-        subnet.option = read_array(report, v, &key_path(path, "option"), read_leaf);
-    }
+    (subnet.classless_routes, subnet.option) = read_routes_and_options(report, table, path);
     Some(subnet)
+}
+
+/// The two arrays of tables that subnets, classes and reservations share: `classless_routes`
+/// and `option`, each element read on its own so one bad element hides no other error.
+fn read_routes_and_options(
+    report: &mut Report<'_>,
+    table: &DeTable<'_>,
+    path: &str,
+) -> (Option<Vec<Option<RawRoute>>>, Vec<Option<RawOption>>) {
+    let routes = table
+        .get("classless_routes")
+        .map(|v| read_array(report, v, &key_path(path, "classless_routes"), read_leaf));
+    let options = table
+        .get("option")
+        .map(|v| read_array(report, v, &key_path(path, "option"), read_leaf))
+        .unwrap_or_default();
+    (routes, options)
 }
 
 fn read_class(
@@ -555,17 +562,7 @@ fn read_class(
 ) -> Option<RawClass> {
     let mut class: RawClass = read_table(report, value, path, RESERVATION_NESTED)?;
     let table = value.get_ref().as_table()?;
-    if let Some(v) = table.get("classless_routes") {
-        class.classless_routes = Some(read_array(
-            report,
-            v,
-            &key_path(path, "classless_routes"),
-            read_leaf,
-        ));
-    }
-    if let Some(v) = table.get("option") {
-        class.option = read_array(report, v, &key_path(path, "option"), read_leaf);
-    }
+    (class.classless_routes, class.option) = read_routes_and_options(report, table, path);
     Some(class)
 }
 
@@ -576,17 +573,8 @@ fn read_reservation(
 ) -> Option<RawReservation> {
     let mut reservation: RawReservation = read_table(report, value, path, RESERVATION_NESTED)?;
     let table = value.get_ref().as_table()?;
-    if let Some(v) = table.get("classless_routes") {
-        reservation.classless_routes = Some(read_array(
-            report,
-            v,
-            &key_path(path, "classless_routes"),
-            read_leaf,
-        ));
-    }
-    if let Some(v) = table.get("option") {
-        reservation.option = read_array(report, v, &key_path(path, "option"), read_leaf);
-    }
+    (reservation.classless_routes, reservation.option) =
+        read_routes_and_options(report, table, path);
     Some(reservation)
 }
 
