@@ -152,9 +152,10 @@ pub enum LeasesCommand {
     History(LeasesHistoryArgs),
 }
 
-/// `hyperdhcp leases history`.
+/// Where a store-reading command finds the lease database: `--store PATH`, or the `[store]
+/// path` of `--config FILE` (exactly one of the two).
 #[derive(Debug, Args)]
-pub struct LeasesHistoryArgs {
+pub struct StoreSource {
     /// The lease database (SQLite file).
     #[arg(
         long,
@@ -167,6 +168,14 @@ pub struct LeasesHistoryArgs {
     /// Take the lease database path from this configuration file's `[store] path`.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `hyperdhcp leases history`.
+#[derive(Debug, Args)]
+pub struct LeasesHistoryArgs {
+    /// Which lease database to read.
+    #[command(flatten)]
+    pub source: StoreSource,
 
     /// The address whose history to show.
     #[arg(
@@ -207,18 +216,9 @@ pub enum ConflictsCommand {
 /// `hyperdhcp conflicts list`.
 #[derive(Debug, Args)]
 pub struct ConflictsListArgs {
-    /// The lease database (SQLite file).
-    #[arg(
-        long,
-        value_name = "PATH",
-        required_unless_present = "config",
-        conflicts_with = "config"
-    )]
-    pub store: Option<PathBuf>,
-
-    /// Take the lease database path from this configuration file's `[store] path`.
-    #[arg(short, long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Which lease database to read.
+    #[command(flatten)]
+    pub source: StoreSource,
 
     /// Print a JSON array instead of a table.
     #[arg(long)]
@@ -232,35 +232,17 @@ pub struct ConflictsClearArgs {
     #[arg(value_name = "IP")]
     pub ip: std::net::Ipv4Addr,
 
-    /// The lease database (SQLite file).
-    #[arg(
-        long,
-        value_name = "PATH",
-        required_unless_present = "config",
-        conflicts_with = "config"
-    )]
-    pub store: Option<PathBuf>,
-
-    /// Take the lease database path from this configuration file's `[store] path`.
-    #[arg(short, long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Which lease database to read.
+    #[command(flatten)]
+    pub source: StoreSource,
 }
 
 /// `hyperdhcp leases list`.
 #[derive(Debug, Args)]
 pub struct LeasesListArgs {
-    /// The lease database (SQLite file).
-    #[arg(
-        long,
-        value_name = "PATH",
-        required_unless_present = "config",
-        conflicts_with = "config"
-    )]
-    pub store: Option<PathBuf>,
-
-    /// Take the lease database path from this configuration file's `[store] path`.
-    #[arg(short, long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Which lease database to read.
+    #[command(flatten)]
+    pub source: StoreSource,
 
     /// Print a JSON array instead of a table.
     #[arg(long)]

@@ -8,11 +8,11 @@ use hyperdhcp_store::{LeaseStore, SqliteStore};
 use serde::Serialize;
 
 use crate::cli::{ConflictsClearArgs, ConflictsListArgs};
-use crate::leases_cmd::{resolve_store, rfc3339, write_rows};
+use crate::leases_cmd::{rfc3339, write_rows};
 
 /// `conflicts list`: read-only, works while the server runs.
 pub fn list(args: &ConflictsListArgs) -> anyhow::Result<()> {
-    let path = resolve_store(args.store.as_ref(), args.config.as_ref())?;
+    let path = args.source.path()?;
     let mut store = SqliteStore::open_read_only(&path)?;
     let conflicts = store.load_conflicts()?;
     let mut out = io::stdout().lock();
@@ -29,7 +29,7 @@ pub fn list(args: &ConflictsListArgs) -> anyhow::Result<()> {
 
 /// `conflicts clear IP`: deletes the record; a running server applies it on SIGHUP.
 pub fn clear(args: &ConflictsClearArgs) -> anyhow::Result<()> {
-    let path = resolve_store(args.store.as_ref(), args.config.as_ref())?;
+    let path = args.source.path()?;
     // Refuse to create a store: open read-only first to prove it exists.
     drop(SqliteStore::open_read_only(&path)?);
     let mut store = SqliteStore::open(&path)?;

@@ -11,7 +11,7 @@ use hyperdhcp_store::{HistoryEvent, HistoryKind, SqliteStore};
 use serde::Serialize;
 
 use crate::cli::LeasesHistoryArgs;
-use crate::leases_cmd::{NONE_CELL, hex, resolve_store, rfc3339, write_rows};
+use crate::leases_cmd::{NONE_CELL, hex, rfc3339, write_rows};
 
 /// Column headings of the table.
 const HEADINGS: [&str; 10] = [
@@ -29,7 +29,7 @@ const HEADINGS: [&str; 10] = [
 
 /// Reads the history read-only and prints the rows asked for.
 pub fn run(args: &LeasesHistoryArgs) -> anyhow::Result<()> {
-    let path = resolve_store(args.store.as_ref(), args.config.as_ref())?;
+    let path = args.source.path()?;
     let store = SqliteStore::open_read_only(&path)?;
     let mut rows = match (&args.ip, &args.mac) {
         (Some(ip), _) => store.history_for_ip(*ip)?,

@@ -9,7 +9,7 @@ use hyperdhcp_engine::{Config, Lease, UnixTime};
 use hyperdhcp_store::{LeaseStore, SqliteStore};
 use serde::Serialize;
 
-use crate::cli::LeasesListArgs;
+use crate::cli::{LeasesListArgs, StoreSource};
 
 /// Last second humantime can print (9999-12-31T23:59:59Z); later times, such as the store's
 /// "never", are shown as this.
@@ -20,7 +20,7 @@ pub(crate) const NONE_CELL: &str = "-";
 
 /// Reads the store named by `--store` (or the config's `[store] path`) read-only and prints it.
 pub fn list(args: &LeasesListArgs) -> anyhow::Result<()> {
-    let path = store_path(args)?;
+    let path = args.source.path()?;
     let mut store = SqliteStore::open_read_only(&path)?;
     let mut leases = store.load_all()?;
     // The store already returns address order; sorting here keeps the output contract local.
@@ -40,29 +40,23 @@ pub fn list(args: &LeasesListArgs) -> anyhow::Result<()> {
     }
 }
 
-/// `--store`, else `[store] path` from `--config`.
-fn store_path(args: &LeasesListArgs) -> anyhow::Result<PathBuf> {
-    resolve_store(args.store.as_ref(), args.config.as_ref())
-}
-
-/// `--store PATH`, else `[store] path` of the `--config FILE`.
-pub(crate) fn resolve_store(
-    store: Option<&PathBuf>,
-    config: Option<&PathBuf>,
-) -> anyhow::Result<PathBuf> {
-    match (store, config) {
-        (Some(store), _) => Ok(store.clone()),
-        (None, Some(config)) => {
-            let config = Config::load(config).map_err(|e| {
-                crate::serve::config_error(
-                    &format!("invalid configuration {}", config.display()),
-                    e,
-                )
-            })?;
-            Ok(config.store.path)
+impl StoreSource {
+    /// `--store PATH`, else `[store] path` of the `--config FILE`.
+    pub(crate) fn path(&self) -> anyhow::Result<PathBuf> {
+        match (&self.store, &self.config) {
+            (Some(store), _) => Ok(store.clone()),
+            (None, Some(config)) => {
+                let config = Config::load(config).map_err(|e| {
+                    crate::serve::config_error(
+                        &format!("invalid configuration {}", config.display()),
+                        e,
+                    )
+                })?;
+                Ok(config.store.path)
+            }
+            // clap enforces one of the two; keep a clear message anyway.
+            (None, None) => anyhow::bail!("give --store PATH or --config FILE"),
         }
-        // clap enforces one of the two; keep a clear message anyway.
-        (None, None) => anyhow::bail!("give --store PATH or --config FILE"),
     }
 }
 
