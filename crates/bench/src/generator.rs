@@ -278,8 +278,17 @@ impl Generator {
         let window = u64::from(self.args.window.min(self.args.clients));
         let mut bufs = RecvBuffers::new(self.args.batch);
         let mut send_phase_end: Option<Instant> = None;
+        let tick = Duration::from_micros(self.args.tick_us);
+        let mut turn_start = start;
         loop {
+            // A turn lasts at least `tick`: sleep out the rest of a short one, so what falls
+            // due and what arrives meanwhile goes in one batch (see `--tick-us`).
+            let spent = turn_start.elapsed();
+            if spent < tick {
+                std::thread::sleep(tick - spent);
+            }
             let now = Instant::now();
+            turn_start = now;
             self.expire(now);
             if send_phase_end.is_none()
                 && (now >= send_end || (self.args.count > 0 && self.report.sent >= self.args.count))

@@ -80,6 +80,18 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The write-ahead log could not be pre-allocated at open (see
+    /// [`crate::sqlite::WAL_PREALLOC_BYTES`]): usually a full disk.
+    #[error("lease store {}: cannot pre-allocate the write-ahead log {}: {source} (is the disk full?)", .path.display(), .wal.display())]
+    WalPrealloc {
+        /// The database file.
+        path: PathBuf,
+        /// The write-ahead log file (`<path>-wal`).
+        wal: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
     /// Any other SQLite failure, with the operation that failed.
     #[error("lease store {}: {op}: {source}", .path.display())]
     Sqlite {
