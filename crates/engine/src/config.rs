@@ -95,6 +95,9 @@ pub struct ServerConfig {
     pub decline_hold: u64,
     /// Socket receive buffer, bytes (`receive_buffer`, default 4 MiB).
     pub receive_buffer: usize,
+    /// Send replies to one destination (a relay agent) as UDP GSO groups (`udp_gso`, default
+    /// true); the server falls back to one send per reply when the kernel refuses GSO.
+    pub udp_gso: bool,
     /// `log_format`: "text" (default) or "json".
     pub log_format: LogFormat,
     /// `log_level`: a tracing filter directive, default "info".

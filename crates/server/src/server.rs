@@ -124,6 +124,7 @@ impl Server {
             return Err(ServerError::NoInterfaces);
         }
         let receive_buffer = engine.config().server.receive_buffer;
+        let udp_gso = engine.config().server.udp_gso;
         let sockets = interfaces
             .iter()
             .map(|name| ListenSocket::open(name, receive_buffer))
@@ -138,7 +139,7 @@ impl Server {
             sockets,
             counters: Arc::new(Counters::default()),
             recv: RecvBatch::new(BATCH_SIZE, RECV_SLOT_LEN),
-            send: SendBatch::new(BATCH_SIZE),
+            send: SendBatch::new(BATCH_SIZE, udp_gso),
             batch: Batch::default(),
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
@@ -699,6 +700,10 @@ impl Server {
                 s.set_receive_buffer(new.server.receive_buffer);
             }
         }
+        if new.server.udp_gso != self.engine.config().server.udp_gso {
+            // Also re-arms GSO after the kernel refused it, when the key is toggled back.
+            self.send = SendBatch::new(BATCH_SIZE, new.server.udp_gso);
+        }
         self.sockets.extend(opened);
         self.rebuild_pollfds();
         self.probing.reconfigure(&new);
@@ -740,6 +745,9 @@ fn send_replies(
             tracing::debug!(interface = %sock.name, to = %to, error = %e, "send failed");
             send_failures.push(k);
         });
+        if let Some(e) = send.take_gso_refusal() {
+            tracing::warn!(interface = %sock.name, error = %e, "the kernel refused a UDP GSO send: sending every reply singly from now on (set server.udp_gso = false to silence this)");
+        }
         // `k` counts positions in the filtered sequence, as `send` saw it.
         let sent = group.iter().filter(|p| p.needs_commit == committed);
         for (k, p) in sent.enumerate() {
@@ -895,6 +903,7 @@ mod tests {
                 offer_timeout: 30,
                 decline_hold: 600,
                 receive_buffer: 1 << 20,
+                udp_gso: true,
                 log_format: LogFormat::Text,
                 log_level: "info".into(),
                 rate_limit: Default::default(),
@@ -958,7 +967,7 @@ mod tests {
             sockets: Vec::new(),
             counters: Arc::new(Counters::default()),
             recv: RecvBatch::new(1, 16),
-            send: SendBatch::new(BATCH_SIZE),
+            send: SendBatch::new(BATCH_SIZE, true),
             batch: Batch::default(),
             send_failures: Vec::new(),
             pollfds: Vec::new(),

@@ -204,16 +204,80 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-/// Reusable scratch space for `sendmmsg`, so sending allocates nothing.
+/// `UDP_SEGMENT` (linux/udp.h, Linux 4.18): a cmsg (level `SOL_UDP`) carrying the segment
+/// size of a UDP GSO send: the payload is cut into datagrams of that size (the last may be
+/// shorter), each with its own UDP/IP header, after one trip through the stack.
+const UDP_SEGMENT: libc::c_int = 103;
+
+/// Most datagrams in one GSO send (the kernel's `UDP_MAX_SEGMENTS` was 64 before Linux 6.10).
+pub const GSO_MAX_SEGMENTS: usize = 64;
+
+/// Largest datagram put in a GSO group: a segment must fit the interface MTU with its headers
+/// (1500 − 20 − 8); longer replies go alone.
+pub const GSO_MAX_SEGMENT_LEN: usize = 1472;
+
+/// Largest GSO payload (the IPv4 length field, minus headers).
+const GSO_MAX_PAYLOAD: usize = 65_507;
+
+/// Control buffer per sent message: one `UDP_SEGMENT` cmsg (a u16), in u64 words for alignment.
+// SAFETY: CMSG_SPACE only does arithmetic on its argument.
+const GSO_CTRL_WORDS: usize = (unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as u32) } as usize)
+    .div_ceil(mem::size_of::<u64>());
+
+/// Splits datagrams (given by length and destination, in send order) into runs that can leave
+/// as one UDP GSO send: consecutive, same destination, every one but the last exactly as long
+/// as the first, the last no longer, at most [`GSO_MAX_SEGMENTS`] and [`GSO_MAX_PAYLOAD`]
+/// bytes, segments of at most [`GSO_MAX_SEGMENT_LEN`]. Returns the length of each run, in
+/// order; the runs cover every datagram. Order is kept, so replies leave as they were decided.
+pub fn gso_runs(items: &[(usize, SocketAddrV4)]) -> Vec<usize> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while let Some(&(len, dest)) = items.get(i) {
+        let mut n = 1;
+        if len > 0 && len <= GSO_MAX_SEGMENT_LEN {
+            let max = GSO_MAX_SEGMENTS.min(GSO_MAX_PAYLOAD / len);
+            while n < max {
+                match items.get(i + n) {
+                    Some(&(l, d)) if d == dest && l == len => n += 1,
+                    Some(&(l, d)) if d == dest && l > 0 && l < len => {
+                        n += 1; // a shorter datagram can only be the last segment
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        runs.push(n);
+        i += n;
+    }
+    runs
+}
+
+/// Reusable scratch space for `sendmmsg`, so sending allocates (almost) nothing.
+///
+/// Datagrams to the same destination (replies to one relay agent, mostly) leave as UDP GSO
+/// sends ([`gso_runs`]): one trip through the kernel's UDP/IP/device path for up to 64
+/// replies instead of one each, which was the largest cost in the serving loop's profile
+/// (docs/benchmarks.md, "Where the time goes"). When the kernel or the device refuses GSO
+/// (`EIO`, `EINVAL`, `ENOPROTOOPT`, `EOPNOTSUPP`), GSO is switched off for this batch object
+/// and the refused datagrams go again one by one.
 pub struct SendBatch {
     addrs: Vec<libc::sockaddr_in>,
     iovecs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
+    ctrl: Vec<[u64; GSO_CTRL_WORDS]>,
+    /// First datagram (index into the call's items) and count of each message in `hdrs`.
+    spans: Vec<(usize, usize)>,
+    /// Group datagrams with UDP GSO.
+    gso: bool,
+    /// Set when a GSO send was refused and GSO was switched off; taken by the caller to log.
+    gso_refused: Option<io::Error>,
 }
 
 impl SendBatch {
-    /// Scratch for up to `capacity` datagrams per system call.
-    pub fn new(capacity: usize) -> Self {
+    /// Scratch for up to `capacity` datagrams per system call; `gso` groups datagrams to one
+    /// destination into UDP GSO sends.
+    pub fn new(capacity: usize, gso: bool) -> Self {
         let capacity = capacity.max(1);
         // SAFETY: plain C structs; all-zero bytes are valid values.
         let (addr, iov, hdr) = unsafe {
@@ -227,75 +291,152 @@ impl SendBatch {
             addrs: vec![addr; capacity],
             iovecs: vec![iov; capacity],
             hdrs: vec![hdr; capacity],
+            ctrl: vec![[0; GSO_CTRL_WORDS]; capacity],
+            spans: Vec::with_capacity(capacity),
+            gso,
+            gso_refused: None,
         }
     }
 
-    /// Sends every `(payload, destination)` of `items` on `fd`, `capacity` per `sendmmsg`.
-    /// A datagram the kernel refuses is counted as failed and skipped; `on_error` gets its
-    /// position in `items`, its destination and the error.
+    /// True while datagrams are grouped into GSO sends.
+    pub fn gso(&self) -> bool {
+        self.gso
+    }
+
+    /// The error with which the kernel refused GSO, once, after it switched GSO off.
+    pub fn take_gso_refusal(&mut self) -> Option<io::Error> {
+        self.gso_refused.take()
+    }
+
+    /// Sends every `(payload, destination)` of `items` on `fd`, up to `capacity` datagrams per
+    /// `sendmmsg`. A datagram the kernel refuses is counted as failed and skipped; `on_error`
+    /// gets its position in `items`, its destination and the error.
     pub fn send<'a>(
         &mut self,
         fd: RawFd,
         items: impl Iterator<Item = (&'a [u8], SocketAddrV4)>,
         mut on_error: impl FnMut(usize, SocketAddrV4, &io::Error),
     ) -> SendReport {
-        let cap = self.hdrs.len();
+        let items: Vec<(&'a [u8], SocketAddrV4)> = items.collect();
         let mut report = SendReport::default();
-        let mut items = items.peekable();
-        let mut base = 0;
-        while items.peek().is_some() {
-            let mut n = 0;
-            for (payload, dest) in items.by_ref().take(cap) {
-                self.addrs[n] = sockaddr_in_from(dest);
-                self.iovecs[n] = libc::iovec {
+        let mut pos = 0;
+        while pos < items.len() {
+            pos = self.send_chunk(fd, &items, pos, &mut report, &mut on_error);
+        }
+        report
+    }
+
+    /// Builds messages for up to `capacity` datagrams from `items[pos..]`, sends them and
+    /// returns where the next chunk starts (earlier than the chunk's end when GSO was refused
+    /// and the refused datagrams must go again without it).
+    fn send_chunk(
+        &mut self,
+        fd: RawFd,
+        items: &[(&[u8], SocketAddrV4)],
+        pos: usize,
+        report: &mut SendReport,
+        on_error: &mut impl FnMut(usize, SocketAddrV4, &io::Error),
+    ) -> usize {
+        let cap = self.hdrs.len();
+        let chunk = items.get(pos..).unwrap_or_default();
+        let chunk = chunk.get(..cap.min(chunk.len())).unwrap_or_default();
+        let runs = if self.gso {
+            let shape: Vec<(usize, SocketAddrV4)> =
+                chunk.iter().map(|(p, d)| (p.len(), *d)).collect();
+            gso_runs(&shape)
+        } else {
+            vec![1; chunk.len()]
+        };
+        self.spans.clear();
+        let mut first = 0;
+        for (m, &n) in runs.iter().enumerate() {
+            let dest = chunk[first].1;
+            let run = chunk.iter().skip(first).take(n);
+            for (iov, (payload, _)) in self.iovecs.iter_mut().skip(first).zip(run) {
+                *iov = libc::iovec {
                     // sendmmsg only reads the payload; the *mut is what iovec's type demands.
                     iov_base: payload.as_ptr().cast_mut().cast(),
                     iov_len: payload.len(),
                 };
-                let hdr = &mut self.hdrs[n];
-                hdr.msg_len = 0;
-                hdr.msg_hdr.msg_name = (&raw mut self.addrs[n]).cast();
-                hdr.msg_hdr.msg_namelen = SOCKADDR_IN_LEN;
-                hdr.msg_hdr.msg_iov = &raw mut self.iovecs[n];
-                hdr.msg_hdr.msg_iovlen = 1;
+            }
+            self.addrs[m] = sockaddr_in_from(dest);
+            let hdr = &mut self.hdrs[m];
+            hdr.msg_len = 0;
+            hdr.msg_hdr.msg_name = (&raw mut self.addrs[m]).cast();
+            hdr.msg_hdr.msg_namelen = SOCKADDR_IN_LEN;
+            hdr.msg_hdr.msg_iov = &raw mut self.iovecs[first];
+            hdr.msg_hdr.msg_iovlen = n;
+            hdr.msg_hdr.msg_flags = 0;
+            if n > 1 {
+                let ctrl = &mut self.ctrl[m];
+                hdr.msg_hdr.msg_control = ctrl.as_mut_ptr().cast();
+                hdr.msg_hdr.msg_controllen = mem::size_of_val(ctrl);
+                // SAFETY: msg_control points at `ctrl`, large enough for one cmsg with a u16
+                // (GSO_CTRL_WORDS); CMSG_FIRSTHDR is non-null for a buffer of that size.
+                unsafe {
+                    let c = libc::CMSG_FIRSTHDR(&raw const hdr.msg_hdr);
+                    (*c).cmsg_level = libc::SOL_UDP;
+                    (*c).cmsg_type = UDP_SEGMENT;
+                    (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as usize;
+                    let seg = chunk[first].0.len() as u16; // <= GSO_MAX_SEGMENT_LEN
+                    libc::CMSG_DATA(c).cast::<u16>().write_unaligned(seg);
+                }
+            } else {
                 hdr.msg_hdr.msg_control = std::ptr::null_mut();
                 hdr.msg_hdr.msg_controllen = 0;
-                hdr.msg_hdr.msg_flags = 0;
-                n += 1;
             }
-            let mut off = 0;
-            while off < n {
-                // SAFETY: headers off..n point at addrs/iovecs owned by `self` and at payload
-                // slices borrowed for 'a, all alive for this call; n <= cap.
-                let rc = unsafe {
-                    libc::sendmmsg(
-                        fd,
-                        self.hdrs.as_mut_ptr().add(off),
-                        (n - off) as libc::c_uint,
-                        libc::MSG_DONTWAIT,
-                    )
-                };
-                if rc > 0 {
-                    off += rc as usize;
-                    report.sent += rc as usize;
-                    continue;
-                }
-                let err = if rc == 0 {
-                    io::Error::from(io::ErrorKind::WriteZero)
-                } else {
-                    io::Error::last_os_error()
-                };
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                // The message at `off` failed: report it and carry on with the rest.
-                on_error(base + off, sockaddr_in_to(&self.addrs[off]), &err);
-                report.failed += 1;
-                off += 1;
-            }
-            base += n;
+            self.spans.push((first, n));
+            first += n;
         }
-        report
+        let msgs = runs.len();
+        let mut off = 0;
+        while off < msgs {
+            // SAFETY: headers off..msgs point at addrs/iovecs/ctrl owned by `self` and at
+            // payload slices borrowed for 'a, all alive for this call; msgs <= cap.
+            let rc = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    self.hdrs.as_mut_ptr().add(off),
+                    (msgs - off) as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if rc > 0 {
+                for &(_, n) in self.spans.get(off..off + rc as usize).unwrap_or_default() {
+                    report.sent += n;
+                }
+                off += rc as usize;
+                continue;
+            }
+            let err = if rc == 0 {
+                io::Error::from(io::ErrorKind::WriteZero)
+            } else {
+                io::Error::last_os_error()
+            };
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            let (at, n) = self.spans[off];
+            let gso_refused = n > 1
+                && matches!(
+                    err.raw_os_error(),
+                    Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+                );
+            if gso_refused {
+                // Switch GSO off and send this message's datagrams (and the rest) again,
+                // one per message.
+                self.gso = false;
+                self.gso_refused = Some(err);
+                return pos + at;
+            }
+            // The message at `off` failed: report its datagrams and carry on with the rest.
+            for (k, (_, to)) in chunk.iter().enumerate().skip(at).take(n) {
+                on_error(pos + k, *to, &err);
+            }
+            report.failed += n;
+            off += 1;
+        }
+        pos + chunk.len()
     }
 }
 
@@ -695,7 +836,7 @@ mod tests {
         };
         use std::os::fd::AsRawFd;
         let payloads: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
-        let mut sb = SendBatch::new(2); // smaller than the item count: exercises chunking
+        let mut sb = SendBatch::new(2, false); // smaller than the item count: exercises chunking
         let report = sb.send(
             tx.as_raw_fd(),
             payloads.iter().map(|p| (p.as_slice(), rx_addr)),
@@ -724,6 +865,136 @@ mod tests {
             assert_eq!(source.port(), tx_port);
         }
         assert!(rb.get(5).is_none());
+    }
+
+    fn dest(last: u8) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, last), 67)
+    }
+
+    #[test]
+    fn gso_runs_group_equal_lengths_to_one_destination() {
+        let a = dest(1);
+        let b = dest(2);
+        // Equal lengths group; a shorter one ends the run; a longer one starts a new run.
+        let items = [(300, a), (300, a), (300, a), (280, a), (300, a), (320, a)];
+        assert_eq!(gso_runs(&items), vec![4, 1, 1]);
+        // Another destination breaks the run.
+        let items = [(300, a), (300, b), (300, b), (300, a)];
+        assert_eq!(gso_runs(&items), vec![1, 2, 1]);
+        // At most GSO_MAX_SEGMENTS per run; every datagram is covered.
+        let items = vec![(300, a); 2 * GSO_MAX_SEGMENTS + 3];
+        assert_eq!(
+            gso_runs(&items),
+            vec![GSO_MAX_SEGMENTS, GSO_MAX_SEGMENTS, 3]
+        );
+        // Too long for a segment (or empty): alone.
+        let items = [(1473, a), (1473, a), (0, a), (0, a)];
+        assert_eq!(gso_runs(&items), vec![1, 1, 1, 1]);
+        // The payload limit: 65,507 / 1,400 = 46 segments.
+        let items = vec![(1400, a); 50];
+        assert_eq!(gso_runs(&items), vec![46, 4]);
+        assert!(gso_runs(&[]).is_empty());
+    }
+
+    /// Real UDP GSO through the kernel (loopback): 150 replies of one length plus a shorter
+    /// last one arrive as 151 separate datagrams, in order, each with its own bytes.
+    #[test]
+    fn gso_send_arrives_as_separate_datagrams() {
+        use std::os::fd::AsRawFd;
+        let rx = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+            .expect("socket");
+        rx.set_recv_buffer_size(4 << 20).expect("rcvbuf");
+        rx.bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0).into())
+            .expect("bind");
+        let rx_addr = rx.local_addr().expect("addr").as_socket_ipv4().expect("v4");
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+        let mut payloads: Vec<Vec<u8>> = (0..150u32)
+            .map(|i| {
+                let mut p = vec![0u8; 300];
+                p[..4].copy_from_slice(&i.to_be_bytes());
+                p
+            })
+            .collect();
+        payloads.push(vec![0xee; 100]);
+        let mut sb = SendBatch::new(128, true);
+        let report = sb.send(
+            tx.as_raw_fd(),
+            payloads.iter().map(|p| (p.as_slice(), rx_addr)),
+            |_, _, e| panic!("send failed: {e}"),
+        );
+        assert_eq!(
+            report,
+            SendReport {
+                sent: 151,
+                failed: 0
+            }
+        );
+        assert!(
+            sb.gso(),
+            "loopback accepts UDP GSO: {:?}",
+            sb.take_gso_refusal()
+        );
+        let mut rb = RecvBatch::new(64, 2048);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.len() < payloads.len() && std::time::Instant::now() < deadline {
+            let mut pfd = [pollfd_in(rx.as_raw_fd())];
+            poll_readable(&mut pfd, 100).expect("poll");
+            let n = rb.recv(rx.as_raw_fd()).expect("recv");
+            for i in 0..n {
+                got.push(rb.get(i).expect("slot").data.to_vec());
+            }
+        }
+        assert_eq!(got, payloads);
+    }
+
+    /// A socket whose GSO sends the kernel refuses (`SO_NO_CHECK`: no UDP checksum, which GSO
+    /// needs, so `sendmsg` fails with EINVAL): GSO switches off, the refusal is reported once,
+    /// and every datagram still arrives, singly.
+    #[test]
+    fn refused_gso_falls_back_to_single_sends() {
+        use std::os::fd::AsRawFd;
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind rx");
+        let std::net::SocketAddr::V4(rx_addr) = rx.local_addr().expect("addr") else {
+            panic!("v4 expected");
+        };
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+        let one: libc::c_int = 1;
+        // SAFETY: valid fd, option value is a live c_int of the given size.
+        let rc = unsafe {
+            libc::setsockopt(
+                tx.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_NO_CHECK,
+                (&raw const one).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_NO_CHECK: {}", io::Error::last_os_error());
+        let payloads: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 200]).collect();
+        let mut sb = SendBatch::new(64, true);
+        let report = sb.send(
+            tx.as_raw_fd(),
+            payloads.iter().map(|p| (p.as_slice(), rx_addr)),
+            |_, _, e| panic!("send failed: {e}"),
+        );
+        assert_eq!(report, SendReport { sent: 6, failed: 0 });
+        assert!(!sb.gso(), "GSO is off after the refusal");
+        let refusal = sb.take_gso_refusal().expect("the refusal is reported");
+        assert_eq!(refusal.raw_os_error(), Some(libc::EINVAL));
+        assert!(sb.take_gso_refusal().is_none(), "reported once");
+        let mut rb = RecvBatch::new(8, 512);
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.len() < payloads.len() && std::time::Instant::now() < deadline {
+            let mut pfd = [pollfd_in(rx.as_raw_fd())];
+            poll_readable(&mut pfd, 100).expect("poll");
+            let n = rb.recv(rx.as_raw_fd()).expect("recv");
+            for i in 0..n {
+                got.push(rb.get(i).expect("slot").data.to_vec());
+            }
+        }
+        assert_eq!(got, payloads);
     }
 
     #[test]

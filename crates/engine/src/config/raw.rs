@@ -235,6 +235,7 @@ pub(super) struct RawServer {
     pub offer_timeout: Option<RawDuration>,
     pub decline_hold: Option<RawDuration>,
     pub receive_buffer: Option<i64>,
+    pub udp_gso: Option<bool>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
     pub rate_limit: Option<RawRateLimit>,

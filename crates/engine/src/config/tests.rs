@@ -38,6 +38,7 @@ fn minimal_file_parses_with_expected_values() {
             offer_timeout: 30,
             decline_hold: 86_400,
             receive_buffer: 4_194_304,
+            udp_gso: true,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             rate_limit: Default::default(),
@@ -630,7 +631,7 @@ fn each_error_has_its_path_and_message() {
         (
             "unknown server key",
             format!("{SERVER}port = 67\n{SUBNET}"),
-            "server.port: line 3, column 1: unknown key `port`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id",
+            "server.port: line 3, column 1: unknown key `port`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id, udp_gso",
         ),
         (
             "unknown store key",
@@ -756,7 +757,7 @@ ip = "198.18.1.5"
 "#;
     let got = errors(text);
     let want = [
-        "server.colour: line 4, column 1: unknown key `colour`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id",
+        "server.colour: line 4, column 1: unknown key `colour`; expected one of: decline_hold, interfaces, log_format, log_level, offer_timeout, rate_limit, receive_buffer, server_id, udp_gso",
         "subnet[0].mtu: line 8, column 7: invalid type: string \"big\", expected an integer",
         "subnet[0].pool[1].size: line 18, column 1: unknown key `size`; expected one of: bootp, classes, end, start",
         "server.log_format: log_format \"xml\" is not one of \"text\", \"json\"",

@@ -435,6 +435,7 @@ impl Validator<'_, '_> {
             offer_timeout: offer_timeout?,
             decline_hold: decline_hold?,
             receive_buffer: receive_buffer?,
+            udp_gso: raw.udp_gso.unwrap_or(true),
             log_format: log_format?,
             log_level,
         })

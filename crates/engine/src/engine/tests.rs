@@ -55,6 +55,7 @@ fn config() -> Config {
             offer_timeout: OFFER_TIMEOUT,
             decline_hold: DECLINE_HOLD,
             receive_buffer: 1 << 22,
+            udp_gso: true,
             log_format: LogFormat::Text,
             log_level: "info".into(),
             rate_limit: Default::default(),
