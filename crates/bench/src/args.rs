@@ -76,6 +76,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = DEFAULT_TICK_US)]
     pub tick_us: u64,
 
+    /// Send every request as its own datagram instead of grouping equal-length requests into
+    /// UDP GSO sends (the server receives separate datagrams either way; GSO only makes the
+    /// generator's sending cheaper).
+    #[arg(long)]
+    pub no_gso: bool,
+
     /// Print one JSON object instead of the human-readable report.
     #[arg(long)]
     pub json: bool,
@@ -102,6 +108,7 @@ impl Default for BenchArgs {
             window: 64,
             batch: 64,
             tick_us: DEFAULT_TICK_US,
+            no_gso: false,
             json: false,
             ack_log: None,
         }

@@ -107,6 +107,8 @@ struct Generator {
     sock: Socket,
     /// Where requests go: SERVER:67 or 255.255.255.255:67.
     dest: SocketAddrV4,
+    /// Send equal-length requests as UDP GSO groups (off with `--no-gso` or after a refusal).
+    gso: bool,
     /// Unanswered-message timeout.
     timeout: Duration,
     /// Per-client state.
@@ -223,6 +225,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         giaddr,
         sock,
         dest,
+        gso: !args.no_gso,
         timeout: Duration::from_millis(args.timeout_ms),
         clients: vec![idle; args.clients as usize],
         next_client: 0,
@@ -462,7 +465,11 @@ impl Generator {
         while off < self.outbox.len() {
             let end = (off + self.args.batch).min(self.outbox.len());
             let chunk = self.outbox.get(off..end).unwrap_or_default();
-            match sys::send_batch(&self.sock, chunk, self.dest) {
+            match sys::send_batch(&self.sock, chunk, self.dest, self.gso) {
+                Err(e) if self.gso && sys::is_gso_refusal(&e) => {
+                    eprintln!("bench: the kernel refused UDP GSO ({e}); sending singly");
+                    self.gso = false;
+                }
                 Ok(0) | Err(_) => {
                     self.report.send_errors += (self.outbox.len() - off) as u64;
                     break;

@@ -26,19 +26,64 @@ fn sockaddr_in(addr: SocketAddrV4) -> libc::sockaddr_in {
     }
 }
 
+/// `UDP_SEGMENT` (linux/udp.h): cmsg carrying a UDP GSO segment size.
+const UDP_SEGMENT: libc::c_int = 103;
+
+/// Most datagrams per GSO send (the kernel's `UDP_MAX_SEGMENTS` before Linux 6.10).
+const GSO_MAX_SEGMENTS: usize = 64;
+
+/// Largest GSO segment we form (fits a 1500-byte MTU with IP and UDP headers).
+const GSO_MAX_SEGMENT_LEN: usize = 1472;
+
+/// True when the kernel refused a GSO send for a reason that a plain send would not hit.
+pub fn is_gso_refusal(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+    )
+}
+
 /// Sends the first up to [`MAX_BATCH`] of `packets` to `dest` with one `sendmmsg` call and
-/// returns how many the kernel took (on a blocking socket: all of them unless an error
+/// returns how many packets the kernel took (on a blocking socket: all of them unless an error
 /// stopped it). An error is returned only when not even the first message was sent.
+///
+/// With `gso`, consecutive packets of equal length (the generator pads every request to the
+/// same 300 bytes) go as one message with a `UDP_SEGMENT` cmsg, up to 64 per message: the
+/// kernel walks its UDP/IP path once per group, and the server still receives one datagram per
+/// packet. A refused GSO send comes back as an error for which [`is_gso_refusal`] holds.
 pub fn send_batch(
     sock: &impl AsRawFd,
     packets: &[Vec<u8>],
     dest: SocketAddrV4,
+    gso: bool,
 ) -> io::Result<usize> {
     let packets = packets
         .get(..packets.len().min(MAX_BATCH))
         .unwrap_or(packets);
     if packets.is_empty() {
         return Ok(0);
+    }
+    // Runs of packets per message: equal lengths (the last of a run may be shorter).
+    let mut runs: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while let Some(first) = packets.get(i) {
+        let len = first.len();
+        let mut n = 1;
+        if gso && len > 0 && len <= GSO_MAX_SEGMENT_LEN {
+            let max = GSO_MAX_SEGMENTS.min(65_507 / len);
+            while n < max {
+                match packets.get(i + n).map(Vec::len) {
+                    Some(l) if l == len => n += 1,
+                    Some(l) if l > 0 && l < len => {
+                        n += 1;
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        runs.push(n);
+        i += n;
     }
     let mut addr = sockaddr_in(dest);
     let mut iovecs: Vec<libc::iovec> = packets
@@ -48,25 +93,45 @@ pub fn send_batch(
             iov_len: p.len(),
         })
         .collect();
-    let mut headers: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .map(|iov| {
-            // SAFETY: msghdr is a plain C struct for which all-zero is a valid value.
-            let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-            hdr.msg_name = (&raw mut addr).cast::<libc::c_void>();
-            hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            hdr.msg_iov = iov;
-            hdr.msg_iovlen = 1;
-            libc::mmsghdr {
-                msg_hdr: hdr,
-                msg_len: 0,
+    // SAFETY: CMSG_SPACE only does arithmetic.
+    let ctrl_words = (unsafe { libc::CMSG_SPACE(std::mem::size_of::<u16>() as u32) } as usize)
+        .div_ceil(std::mem::size_of::<u64>());
+    let mut ctrl: Vec<u64> = vec![0; ctrl_words * runs.len()];
+    let mut headers: Vec<libc::mmsghdr> = Vec::with_capacity(runs.len());
+    let mut first = 0;
+    for (m, &n) in runs.iter().enumerate() {
+        // SAFETY: msghdr is a plain C struct for which all-zero is a valid value.
+        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        hdr.msg_name = (&raw mut addr).cast::<libc::c_void>();
+        hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        hdr.msg_iov = iovecs[first..].as_mut_ptr();
+        hdr.msg_iovlen = n;
+        if n > 1 {
+            let c = &mut ctrl[m * ctrl_words..(m + 1) * ctrl_words];
+            hdr.msg_control = c.as_mut_ptr().cast();
+            hdr.msg_controllen = ctrl_words * std::mem::size_of::<u64>();
+            // SAFETY: msg_control points at ctrl_words u64s, room for one cmsg with a u16.
+            unsafe {
+                let cm = libc::CMSG_FIRSTHDR(&raw const hdr);
+                (*cm).cmsg_level = libc::SOL_UDP;
+                (*cm).cmsg_type = UDP_SEGMENT;
+                (*cm).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as u32) as usize;
+                libc::CMSG_DATA(cm)
+                    .cast::<u16>()
+                    .write_unaligned(packets[first].len() as u16);
             }
-        })
-        .collect();
+        }
+        headers.push(libc::mmsghdr {
+            msg_hdr: hdr,
+            msg_len: 0,
+        });
+        first += n;
+    }
     loop {
-        // SAFETY: `headers` holds `headers.len()` initialised mmsghdr whose name and iovec
-        // pointers refer to `addr`, `iovecs` and `packets`, all alive and unmoved until the
-        // call returns; the kernel only reads the buffers and writes `msg_len`.
+        // SAFETY: `headers` holds `headers.len()` initialised mmsghdr whose name, iovec and
+        // control pointers refer to `addr`, `iovecs`, `ctrl` and `packets`, all alive and
+        // unmoved until the call returns; the kernel only reads the buffers and writes
+        // `msg_len`.
         let n = unsafe {
             libc::sendmmsg(
                 sock.as_raw_fd(),
@@ -76,7 +141,7 @@ pub fn send_batch(
             )
         };
         if n >= 0 {
-            return Ok(n as usize);
+            return Ok(runs.iter().take(n as usize).sum());
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
