@@ -12,6 +12,12 @@ pub const OFFER_FLUSH_SECS: UnixTime = 5;
 /// Rows of offers waiting beyond this count get a commit of their own.
 pub const OFFER_FLUSH_ROWS: usize = 4_096;
 
+/// Rows of offers younger than this many seconds are held back from a commit for the next
+/// one, so that the client's REQUEST (normally milliseconds later) lands the offer and its ack
+/// in the same batch, where the store keeps the pair as one row (`merge_offers` in
+/// `hyperdhcp_store::sqlite`). Offers are not durable anyway (RFC 2131 §4.3.1).
+pub const OFFER_HOLD_SECS: UnixTime = 2;
+
 /// How often old history rows are pruned, seconds.
 pub const PRUNE_INTERVAL_SECS: UnixTime = 60;
 
@@ -75,6 +81,37 @@ pub fn record(msg: &Message<'_>, decision: &Decision, now: UnixTime, out: &mut V
             relay: relay_info(msg),
         });
     }
+}
+
+/// Moves the rows of offers made less than [`OFFER_HOLD_SECS`] before `now`, with nothing after
+/// them in `batch` about the same address (their ACK has not come yet), from `batch` (about to
+/// be committed) to `next` (the batch after it), keeping their order.
+pub fn hold_recent_offers(
+    batch: &mut Vec<HistoryEvent>,
+    now: UnixTime,
+    next: &mut Vec<HistoryEvent>,
+) {
+    if !batch.iter().any(|h| h.kind == HistoryKind::Offer) {
+        return;
+    }
+    // Walk backwards: `later` holds the addresses that have a row after the current one.
+    let mut later = std::collections::HashSet::new();
+    let mut hold = vec![false; batch.len()];
+    for (h, hold) in batch.iter().zip(hold.iter_mut()).rev() {
+        *hold = h.kind == HistoryKind::Offer
+            && now < h.time.saturating_add(OFFER_HOLD_SECS)
+            && !later.contains(&h.ip);
+        later.insert(h.ip);
+    }
+    let mut kept = Vec::with_capacity(batch.len());
+    for (h, hold) in batch.drain(..).zip(hold) {
+        if hold {
+            next.push(h);
+        } else {
+            kept.push(h);
+        }
+    }
+    *batch = kept;
 }
 
 /// Appends an `expire` row for every lease `Engine::expire` moved to Expired.
@@ -175,6 +212,44 @@ mod tests {
             assert_eq!(e.relay.remote_id.as_deref(), Some(&b"r"[..]));
             assert_eq!(e.hwaddr, HwAddr::ethernet(MAC));
         }
+    }
+
+    #[test]
+    fn recent_offers_wait_for_the_next_batch_in_order() {
+        let row = |time, kind| HistoryEvent {
+            time,
+            kind,
+            ip: Ipv4Addr::new(198, 18, 0, time as u8),
+            hwaddr: HwAddr::ethernet(MAC),
+            client_id: None,
+            hostname: None,
+            ends: None,
+            relay: RelayInfo::default(),
+        };
+        let mut batch = vec![
+            row(10, HistoryKind::Offer), // old: goes now
+            row(12, HistoryKind::Ack),
+            row(12, HistoryKind::Offer), // recent, no later row for .12: held
+            row(13, HistoryKind::Offer), // recent, but its address has a later row: goes
+            row(14, HistoryKind::Offer), // recent: held
+            row(13, HistoryKind::Ack),
+        ];
+        let mut next = vec![];
+        hold_recent_offers(&mut batch, 13, &mut next);
+        let times = |v: &[HistoryEvent]| v.iter().map(|h| (h.time, h.kind)).collect::<Vec<_>>();
+        assert_eq!(
+            times(&batch),
+            vec![
+                (10, HistoryKind::Offer),
+                (12, HistoryKind::Ack),
+                (13, HistoryKind::Offer),
+                (13, HistoryKind::Ack)
+            ]
+        );
+        assert_eq!(
+            times(&next),
+            vec![(12, HistoryKind::Offer), (14, HistoryKind::Offer)]
+        );
     }
 
     #[test]

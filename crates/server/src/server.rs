@@ -377,7 +377,11 @@ impl Server {
         if self.batch.changes.is_empty() && self.batch.pending.is_empty() && !history_due {
             return; // only offers' history rows, not due yet
         }
-        let next = self.spare.pop().unwrap_or_default();
+        let mut next = self.spare.pop().unwrap_or_default();
+        if !force_history && self.batch.history.len() < history::OFFER_FLUSH_ROWS {
+            // Let recent offers meet their ACKs in the next batch: one history row per DORA.
+            history::hold_recent_offers(&mut self.batch.history, now, &mut next.history);
+        }
         let batch = std::mem::replace(&mut self.batch, next);
         self.emitter.seal();
         if let Err(batch) = self.committer.submit(batch) {

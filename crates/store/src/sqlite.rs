@@ -17,6 +17,8 @@
 //! -- version 3: the client's FQDN option 81 (RFC 4702), for later DNS updates
 //! ALTER TABLE leases ADD COLUMN fqdn TEXT;           -- the name, dotted, no trailing dot
 //! ALTER TABLE leases ADD COLUMN fqdn_flags INTEGER;  -- RFC 4702 §2.1 flags (S, O, E, N)
+//! -- version 4: an ack row may carry the offer that preceded it (see `merge_offers`)
+//! ALTER TABLE history ADD COLUMN offered INTEGER;    -- Unix seconds of that offer, or NULL
 //! -- version 2: lease history (one row per state change), see `crate::history`
 //! CREATE TABLE history (
 //!     id INTEGER PRIMARY KEY, time INTEGER NOT NULL, event TEXT NOT NULL,
@@ -42,12 +44,15 @@ use crate::history::{HistoryEvent, HistoryKind, RelayInfo};
 use crate::{LeaseStore, StoreError};
 
 /// The schema version this build writes and understands (`PRAGMA user_version`).
-/// Version 2 added the `history` table, version 3 the `fqdn` columns; older files are upgraded
-/// on open.
-pub const SCHEMA_VERSION: i64 = 3;
+/// Version 2 added the `history` table, version 3 the `fqdn` columns, version 4 the history
+/// `offered` column; older files are upgraded on open.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The first schema version with the `fqdn` and `fqdn_flags` lease columns.
 const FQDN_VERSION: i64 = 3;
+
+/// The first schema version with the history `offered` column.
+const OFFERED_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` marking a file as a hyperdhcp lease store ("hDHP").
 pub const APPLICATION_ID: i64 = 0x6844_4850;
@@ -105,14 +110,23 @@ CREATE INDEX history_hwaddr_time ON history (hwaddr, time);";
 const ADD_FQDN: &str = "ALTER TABLE leases ADD COLUMN fqdn TEXT;
 ALTER TABLE leases ADD COLUMN fqdn_flags INTEGER;";
 
+/// Schema version 4: the time of the offer an ack row stands for as well (also the upgrade
+/// from version 3).
+const ADD_OFFERED: &str = "ALTER TABLE history ADD COLUMN offered INTEGER;";
+
 /// Appends one history row (parameters in column order after `id`).
 const INSERT_HISTORY: &str = "INSERT INTO history
-    (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id,
+     offered)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /// Columns of a history query, in [`history_from_row`] order.
-const HISTORY_COLUMNS: &str =
-    "time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id";
+const HISTORY_COLUMNS: &str = "time, event, ip, htype, hwaddr, client_id, hostname, ends, \
+    giaddr, circuit_id, remote_id, offered";
+
+/// [`HISTORY_COLUMNS`] for a store older than version 4 opened read-only: no `offered`.
+const HISTORY_COLUMNS_V3: &str = "time, event, ip, htype, hwaddr, client_id, hostname, ends, \
+    giaddr, circuit_id, remote_id, NULL";
 
 /// Deletes up to ?2 of the oldest rows (by insertion order) older than ?1: looks only at the
 /// first ?2 rows, so a prune with nothing to do costs O(limit), not a table scan.
@@ -149,6 +163,9 @@ pub struct SqliteStore {
     read_only: bool,
     /// The file has the version 3 `fqdn` columns (false only for an old file opened read-only).
     fqdn_columns: bool,
+    /// The file has the version 4 history `offered` column (false only for an old file opened
+    /// read-only).
+    offered_column: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -184,6 +201,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             read_only: false,
             fqdn_columns: true,
+            offered_column: true,
         };
         store.configure()?;
         // Identify before the first write so a foreign or corrupt file is never modified.
@@ -197,6 +215,9 @@ impl SqliteStore {
             }
             if version < FQDN_VERSION {
                 store.upgrade_to_v3()?;
+            }
+            if version < OFFERED_VERSION {
+                store.upgrade_to_v4()?;
             }
         }
         // Issue 5: the conflicts table needs no version bump (CREATE IF NOT EXISTS).
@@ -265,6 +286,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             read_only: true,
             fqdn_columns: false,
+            offered_column: false,
         };
         store.configure()?;
         let version = store.check_identity()?;
@@ -275,6 +297,7 @@ impl SqliteStore {
             });
         }
         store.fqdn_columns = version >= FQDN_VERSION;
+        store.offered_column = version >= OFFERED_VERSION;
         Ok(store)
     }
 
@@ -373,6 +396,7 @@ impl SqliteStore {
              {CREATE_SCHEMA}
              {ADD_FQDN}
              {CREATE_HISTORY}
+             {ADD_OFFERED}
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
              COMMIT;"
@@ -408,6 +432,19 @@ impl SqliteStore {
             .map_err(self.err("upgrade schema to version 3"))
     }
 
+    /// Schema 3 → 4: adds the history `offered` column (existing rows get NULL), atomically.
+    fn upgrade_to_v4(&self) -> Result<(), StoreError> {
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             {ADD_OFFERED}
+             PRAGMA user_version = {OFFERED_VERSION};
+             COMMIT;"
+        );
+        self.conn
+            .execute_batch(&sql)
+            .map_err(self.err("upgrade schema to version 4"))
+    }
+
     /// Deletes the conflict record of `ip` (`hyperdhcp conflicts clear`); true when there was
     /// one. A running server picks the change up on SIGHUP.
     pub fn remove_conflict(&mut self, ip: Ipv4Addr) -> Result<bool, StoreError> {
@@ -419,17 +456,29 @@ impl SqliteStore {
         crate::conflicts::remove(&self.conn, ip).map_err(self.err("clear conflict"))
     }
 
-    /// Every history row of address `ip`, oldest first.
+    /// Columns to select for [`history_from_row`] on this file.
+    fn history_columns(&self) -> &'static str {
+        if self.offered_column {
+            HISTORY_COLUMNS
+        } else {
+            HISTORY_COLUMNS_V3
+        }
+    }
+
+    /// Every history event of address `ip`, oldest first.
     pub fn history_for_ip(&self, ip: Ipv4Addr) -> Result<Vec<HistoryEvent>, StoreError> {
-        let sql = format!("SELECT {HISTORY_COLUMNS} FROM history WHERE ip = ?1 ORDER BY time, id");
+        let sql = format!(
+            "SELECT {} FROM history WHERE ip = ?1 ORDER BY time, id",
+            self.history_columns()
+        );
         self.history_query(&sql, rusqlite::params![u32::from(ip)])
     }
 
-    /// Every history row of hardware address `hwaddr`, oldest first.
+    /// Every history event of hardware address `hwaddr`, oldest first.
     pub fn history_for_hwaddr(&self, hwaddr: &HwAddr) -> Result<Vec<HistoryEvent>, StoreError> {
         let sql = format!(
-            "SELECT {HISTORY_COLUMNS} FROM history WHERE hwaddr = ?1 AND htype = ?2 \
-             ORDER BY time, id"
+            "SELECT {} FROM history WHERE hwaddr = ?1 AND htype = ?2 ORDER BY time, id",
+            self.history_columns()
         );
         self.history_query(&sql, rusqlite::params![hwaddr.as_bytes(), hwaddr.htype])
     }
@@ -445,13 +494,25 @@ impl SqliteStore {
         let mut rows = stmt.query(params).map_err(self.err(op))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(self.err(op))? {
-            let event = history_from_row(row).map_err(|reason| StoreError::BadRow {
+            let (event, offered) = history_from_row(row).map_err(|reason| StoreError::BadRow {
                 path: self.path.clone(),
                 ip: 0,
                 reason: format!("history: {reason}"),
             })?;
+            if let Some(time) = offered {
+                // The offer this ack row also stands for (see `merge_offers`).
+                out.push(HistoryEvent {
+                    time,
+                    kind: HistoryKind::Offer,
+                    ends: None,
+                    ..event.clone()
+                });
+            }
             out.push(event);
         }
+        // A re-created offer is older than its ack row; keep "oldest first" (stable: equal
+        // times stay in row order).
+        out.sort_by_key(|e| e.time);
         Ok(out)
     }
 
@@ -464,7 +525,13 @@ impl SqliteStore {
             return Ok(());
         }
         let mut insert = tx.prepare_cached(INSERT_HISTORY)?;
-        for h in history {
+        let offered = merge_offers(history);
+        for (h, offered) in history.iter().zip(offered) {
+            let offered = match offered {
+                Merged::Skip => continue,
+                Merged::Alone => None,
+                Merged::WithOffer(t) => Some(time_to_db(t)),
+            };
             insert.execute(params![
                 time_to_db(h.time),
                 h.kind.as_str(),
@@ -477,6 +544,7 @@ impl SqliteStore {
                 h.relay.giaddr.map(u32::from),
                 h.relay.circuit_id.as_deref(),
                 h.relay.remote_id.as_deref(),
+                offered,
             ])?;
         }
         Ok(())
@@ -707,8 +775,59 @@ fn lease_from_row(row: &Row<'_>) -> Result<Lease, (i64, String)> {
     })
 }
 
-/// Decodes one history row ([`HISTORY_COLUMNS`] order).
-fn history_from_row(row: &Row<'_>) -> Result<HistoryEvent, String> {
+/// How one event of a batch is stored by [`merge_offers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Merged {
+    /// Its own row.
+    Alone,
+    /// Not stored: a later ack row of the same batch stands for it.
+    Skip,
+    /// An ack row that also stands for the offer made at this time.
+    WithOffer(UnixTime),
+}
+
+/// Pairs each offer with the ack that follows it in the same batch (same address, client,
+/// host name and relay facts, nothing else about that address in between), so the pair is
+/// stored as one row: the ack, with `offered` = the offer's time. A DORA then costs one history
+/// row (three B-tree inserts: table and two indexes) instead of two. Nothing is lost: the
+/// offer row is exactly the ack row's client and relay fields with `kind = offer`, `ends =
+/// NULL` and its own time, which is how [`SqliteStore::history_for_ip`] re-creates it.
+fn merge_offers(history: &[HistoryEvent]) -> Vec<Merged> {
+    let mut out = vec![Merged::Alone; history.len()];
+    // Address → index of its latest offer not yet paired.
+    let mut open: std::collections::HashMap<Ipv4Addr, usize> = std::collections::HashMap::new();
+    for (i, h) in history.iter().enumerate() {
+        let prior = open.remove(&h.ip);
+        match h.kind {
+            HistoryKind::Offer => {
+                open.insert(h.ip, i);
+            }
+            HistoryKind::Ack => {
+                let Some(j) = prior else { continue };
+                let Some(o) = history.get(j) else { continue };
+                let same = o.hwaddr == h.hwaddr
+                    && o.client_id == h.client_id
+                    && o.hostname == h.hostname
+                    && o.relay == h.relay
+                    && o.ends.is_none()
+                    && o.time <= h.time;
+                if same {
+                    if let Some(offer) = out.get_mut(j) {
+                        *offer = Merged::Skip;
+                    }
+                    if let Some(ack) = out.get_mut(i) {
+                        *ack = Merged::WithOffer(o.time);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Decodes one history row ([`HISTORY_COLUMNS`] order) and its `offered` time.
+fn history_from_row(row: &Row<'_>) -> Result<(HistoryEvent, Option<UnixTime>), String> {
     let time = time_from_db(int(row, 0)?).ok_or("negative time")?;
     let kind = match value(row, 1)? {
         ValueRef::Text(t) => std::str::from_utf8(t)
@@ -750,7 +869,8 @@ fn history_from_row(row: &Row<'_>) -> Result<HistoryEvent, String> {
         .map(|v| u32::try_from(v).map(Ipv4Addr::from))
         .transpose()
         .map_err(|_| "giaddr out of IPv4 range")?;
-    Ok(HistoryEvent {
+    let offered = opt_int(11)?.and_then(time_from_db);
+    let event = HistoryEvent {
         time,
         kind,
         ip,
@@ -763,7 +883,8 @@ fn history_from_row(row: &Row<'_>) -> Result<HistoryEvent, String> {
             circuit_id: blob(9)?,
             remote_id: blob(10)?,
         },
-    })
+    };
+    Ok((event, offered))
 }
 
 /// Column `idx` as a borrowed value.
@@ -1072,6 +1193,124 @@ mod tests {
             vec![a.clone(), b.clone(), c]
         );
         assert_eq!(ro.history_for_hwaddr(&a.hwaddr).unwrap(), vec![a, b, d]);
+    }
+
+    fn history_rows(store: &SqliteStore) -> i64 {
+        store
+            .conn
+            .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// An offer and its ack in one batch are one row, read back as the two events they were.
+    #[test]
+    fn offer_and_its_ack_share_one_row_and_read_back_as_two_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
+        let mut offer = event(100, HistoryKind::Offer, 10, 0xaa);
+        offer.ends = None;
+        let ack = event(101, HistoryKind::Ack, 10, 0xaa);
+        // Another client's offer and ack, interleaved: paired by address.
+        let mut offer2 = event(100, HistoryKind::Offer, 11, 0xbb);
+        offer2.ends = None;
+        let ack2 = event(100, HistoryKind::Ack, 11, 0xbb);
+        store
+            .commit_with_history(
+                &upserts(0..1),
+                &[offer.clone(), offer2.clone(), ack.clone(), ack2.clone()],
+            )
+            .unwrap();
+        assert_eq!(history_rows(&store), 2, "two DORAs, two rows");
+        assert_eq!(
+            store.history_for_ip(offer.ip).unwrap(),
+            vec![offer.clone(), ack.clone()]
+        );
+        assert_eq!(
+            store.history_for_hwaddr(&offer2.hwaddr).unwrap(),
+            vec![offer2, ack2]
+        );
+        let ro = SqliteStore::open_read_only(store.path()).unwrap();
+        assert_eq!(
+            ro.history_for_hwaddr(&offer.hwaddr).unwrap(),
+            vec![offer, ack]
+        );
+    }
+
+    /// Offers are paired only when nothing is lost by it: same client and relay facts, same
+    /// batch, nothing else about the address in between.
+    #[test]
+    fn offers_stay_alone_when_pairing_would_lose_something() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
+        let mut offer = event(100, HistoryKind::Offer, 10, 0xaa);
+        offer.ends = None;
+        let mut renamed = event(101, HistoryKind::Ack, 10, 0xaa);
+        renamed.hostname = Some("other".into());
+        let other_client = event(101, HistoryKind::Ack, 10, 0xbb);
+        let release = event(101, HistoryKind::Release, 10, 0xaa);
+        let ack = event(101, HistoryKind::Ack, 10, 0xaa);
+        let cases: [&[HistoryEvent]; 3] = [
+            &[offer.clone(), renamed],
+            &[offer.clone(), other_client],
+            &[offer.clone(), release, ack.clone()],
+        ];
+        for (n, rows) in cases.iter().enumerate() {
+            let before = history_rows(&store);
+            store.commit_with_history(&[], rows).unwrap();
+            assert_eq!(
+                history_rows(&store) - before,
+                rows.len() as i64,
+                "case {n}: every event has its own row"
+            );
+        }
+        // Offer and ack in different batches: two rows.
+        let before = history_rows(&store);
+        store
+            .commit_with_history(&[], std::slice::from_ref(&offer))
+            .unwrap();
+        store
+            .commit_with_history(&[], std::slice::from_ref(&ack))
+            .unwrap();
+        assert_eq!(history_rows(&store) - before, 2);
+    }
+
+    #[test]
+    fn version_three_store_reads_history_and_is_upgraded_to_four() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leases.db");
+        let a = event(100, HistoryKind::Ack, 10, 0xaa);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "{CREATE_SCHEMA} {ADD_FQDN} {CREATE_HISTORY}
+                 PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3;"
+            ))
+            .unwrap();
+            conn.execute(
+                "INSERT INTO history (time, event, ip, htype, hwaddr, hostname, ends, giaddr,
+                 circuit_id) VALUES (?1, 'ack', ?2, 1, ?3, 'h', ?4, ?5, ?6)",
+                params![
+                    100,
+                    u32::from(a.ip),
+                    a.hwaddr.as_bytes(),
+                    160,
+                    u32::from(Ipv4Addr::new(198, 19, 0, 1)),
+                    &b"eth0"[..]
+                ],
+            )
+            .unwrap();
+        }
+        // A reader of the old file (not upgraded) reads its history.
+        let old = SqliteStore::open_read_only(&path).unwrap();
+        assert_eq!(old.history_for_ip(a.ip).unwrap(), vec![a.clone()]);
+        drop(old);
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.history_for_ip(a.ip).unwrap(), vec![a]);
     }
 
     #[test]
