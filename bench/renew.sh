@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Renewal capacity for the benchmark scripts (source after netns.sh and search.sh): the highest
 # rate of renewals (REQUEST in RENEWING state, RFC 2131 §4.4.5) a server answers with < 1 %
-# renewal loss, with a fresh server per step. Renewals need bound clients, so every step also
-# runs DORAs at RENEW_DORA_RATE (2000/s): clients bound in the step are renewed over and over
-# (the generator's --renew-rate), and the DORA load rides along (the figure is conservative).
+# renewal loss, with a fresh server per step. Renewals need bound clients: every step first binds
+# RENEW_WARMUP (20000) clients (the generator's --warmup-clients, not measured), then renews
+# bound clients at the step's rate, over and over (--renew-rate), while DORAs of new clients run
+# alongside at RENEW_DORA_RATE (2000/s) (the figure is conservative).
 #
-# Caller provides SERVER_START (see search.sh). Tunables: RENEW_DORA_RATE (2000), RENEW_START
-# (START_RATE), and search.sh's STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE, SERVER_CPU, GEN_CPU.
+# Caller provides SERVER_START (see search.sh). Tunables: RENEW_DORA_RATE (2000), RENEW_WARMUP
+# (20000), RENEW_START (START_RATE), and search.sh's STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE,
+# SERVER_CPU, GEN_CPU.
 
 RENEW_DORA_RATE=${RENEW_DORA_RATE:-2000}
+RENEW_WARMUP=${RENEW_WARMUP:-20000}
 
 # run_renew RATE LOG: one bounded generator run with renewals at RATE; prints
 # "offered achieved loss p50 p99" for the renewals (RENEW→ACK latency).
 run_renew() {
     local rate=$1 log=$2
     # shellcheck disable=SC2046
-    ip netns exec "$HDB_CLI_NS" taskset -c "$GEN_CPU" timeout $((STEP_SECS + 30)) $(hdb_bench_bin) \
+    ip netns exec "$HDB_CLI_NS" taskset -c "$GEN_CPU" timeout $((STEP_SECS + 90)) $(hdb_bench_bin) \
         --local "$HDB_CLI_ADDR" --server "$HDB_SRV_ADDR" --rate "$RENEW_DORA_RATE" \
         --renew-rate "$rate" --duration "$STEP_SECS" --clients "$CLIENTS" --timeout-ms 1000 \
-        --json >"$log" 2>&1 || true
+        --warmup-clients "$RENEW_WARMUP" --json >"$log" 2>&1 || true
     python3 - "$log" <<'PY'
 import json, sys
 try:

@@ -39,6 +39,12 @@ const SOCKET_BUFFER_BYTES: usize = 8 << 20;
 /// Longest single sleep, so the loop re-checks its deadlines regularly.
 const MAX_WAIT: Duration = Duration::from_millis(20);
 
+/// In-flight DORA window of the `--warmup-clients` phase.
+const WARMUP_WINDOW: u32 = 256;
+
+/// Longest the warm-up phase sends before it gives up on binding more clients.
+const WARMUP_LIMIT: Duration = Duration::from_secs(60);
+
 /// Receive batches drained per loop turn before sends get another chance.
 const MAX_RECV_ROUNDS: usize = 16;
 
@@ -241,7 +247,11 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         lat_dora: LatencyRecorder::default(),
         lat_renew: LatencyRecorder::default(),
     };
-    g.run_loop()?;
+    if args.warmup_clients > 0 {
+        g.run_loop(true)?;
+        g.reset_measurements();
+    }
+    g.run_loop(false)?;
     Ok(g.finish())
 }
 
@@ -272,13 +282,32 @@ fn address_fields(giaddr: Option<Ipv4Addr>, b: &mut MessageBuilder) {
 impl Generator {
     /// The main loop: send what is due, receive what arrived, until the send phase is over and
     /// every exchange is answered or expired.
-    fn run_loop(&mut self) -> Result<(), BenchError> {
+    /// Runs the send loop until the send phase ends and every exchange is answered or timed
+    /// out. `warmup`: bind `--warmup-clients` clients as fast as [`WARMUP_WINDOW`] allows
+    /// (within [`WARMUP_LIMIT`]), with no renewals or releases.
+    fn run_loop(&mut self, warmup: bool) -> Result<(), BenchError> {
         let start = Instant::now();
-        let send_end = start + Duration::from_secs_f64(self.args.duration);
-        let mut dora = Pacer::new(self.args.rate);
-        let mut renew = Pacer::new(self.args.renew_rate);
-        let mut release = Pacer::new(self.args.release_rate);
-        let window = u64::from(self.args.window.min(self.args.clients));
+        let (rate, renew_rate, release_rate, count, duration, window) = if warmup {
+            let w = WARMUP_WINDOW.min(self.args.warmup_clients);
+            let n = u64::from(self.args.warmup_clients);
+            (0, 0, 0, n, WARMUP_LIMIT, w)
+        } else {
+            let a = &self.args;
+            let duration = Duration::from_secs_f64(a.duration);
+            (
+                a.rate,
+                a.renew_rate,
+                a.release_rate,
+                a.count,
+                duration,
+                a.window,
+            )
+        };
+        let send_end = start + duration;
+        let mut dora = Pacer::new(rate);
+        let mut renew = Pacer::new(renew_rate);
+        let mut release = Pacer::new(release_rate);
+        let window = u64::from(window.min(self.args.clients));
         let mut bufs = RecvBuffers::new(self.args.batch);
         let mut send_phase_end: Option<Instant> = None;
         let tick = Duration::from_micros(self.args.tick_us);
@@ -294,21 +323,21 @@ impl Generator {
             turn_start = now;
             self.expire(now);
             if send_phase_end.is_none()
-                && (now >= send_end || (self.args.count > 0 && self.report.sent >= self.args.count))
+                && (now >= send_end || (count > 0 && self.report.sent >= count))
             {
                 send_phase_end = Some(now);
             }
             let sending = send_phase_end.is_none();
             if sending {
                 let elapsed = now - start;
-                let mut want = if self.args.rate > 0 {
+                let mut want = if rate > 0 {
                     dora.due(elapsed)
                 } else {
                     window.saturating_sub(self.dora_in_flight)
                 };
                 want = want.min(self.args.batch as u64);
-                if self.args.count > 0 {
-                    want = want.min(self.args.count - self.report.sent);
+                if count > 0 {
+                    want = want.min(count - self.report.sent);
                 }
                 for _ in 0..want {
                     self.start_dora(now);
@@ -356,6 +385,23 @@ impl Generator {
         self.report.duration_s = (send_end - start).as_secs_f64();
         self.report.elapsed_s = (end - start).as_secs_f64();
         Ok(())
+    }
+
+    /// After the warm-up: forgets its counters and latencies (the clients stay bound).
+    fn reset_measurements(&mut self) {
+        let fresh = BenchReport {
+            mode: std::mem::take(&mut self.report.mode),
+            server: std::mem::take(&mut self.report.server),
+            rate_target: self.report.rate_target,
+            clients: self.report.clients,
+            warmup_bound: self.report.completed,
+            ..BenchReport::default()
+        };
+        self.report = fresh;
+        self.lat_offer = LatencyRecorder::default();
+        self.lat_ack = LatencyRecorder::default();
+        self.lat_dora = LatencyRecorder::default();
+        self.lat_renew = LatencyRecorder::default();
     }
 
     /// Queues a message awaiting a reply and registers its deadline.

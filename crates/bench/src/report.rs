@@ -17,6 +17,8 @@ pub struct BenchReport {
     pub rate_target: u64,
     /// Distinct simulated clients.
     pub clients: u32,
+    /// Clients bound by the `--warmup-clients` phase before the measured run (0 without one).
+    pub warmup_bound: u64,
     /// Seconds during which new exchanges were started.
     pub duration_s: f64,
     /// Seconds from the first send to the end of the late-reply wait.
