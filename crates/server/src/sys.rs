@@ -867,6 +867,22 @@ mod tests {
         assert!(rb.get(5).is_none());
     }
 
+    /// Receives datagrams on `fd` until `n` arrived or 5 s passed; returns their payloads.
+    fn recv_n(fd: RawFd, n: usize) -> Vec<Vec<u8>> {
+        let mut rb = RecvBatch::new(64, 2048);
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.len() < n && std::time::Instant::now() < deadline {
+            let mut pfd = [pollfd_in(fd)];
+            poll_readable(&mut pfd, 100).expect("poll");
+            let k = rb.recv(fd).expect("recv");
+            for i in 0..k {
+                got.push(rb.get(i).expect("slot").data.to_vec());
+            }
+        }
+        got
+    }
+
     fn dest(last: u8) -> SocketAddrV4 {
         SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, last), 67)
     }
@@ -934,18 +950,7 @@ mod tests {
             "loopback accepts UDP GSO: {:?}",
             sb.take_gso_refusal()
         );
-        let mut rb = RecvBatch::new(64, 2048);
-        let mut got: Vec<Vec<u8>> = Vec::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while got.len() < payloads.len() && std::time::Instant::now() < deadline {
-            let mut pfd = [pollfd_in(rx.as_raw_fd())];
-            poll_readable(&mut pfd, 100).expect("poll");
-            let n = rb.recv(rx.as_raw_fd()).expect("recv");
-            for i in 0..n {
-                got.push(rb.get(i).expect("slot").data.to_vec());
-            }
-        }
-        assert_eq!(got, payloads);
+        assert_eq!(recv_n(rx.as_raw_fd(), payloads.len()), payloads);
     }
 
     /// A socket whose GSO sends the kernel refuses (`SO_NO_CHECK`: no UDP checksum, which GSO
@@ -983,18 +988,7 @@ mod tests {
         let refusal = sb.take_gso_refusal().expect("the refusal is reported");
         assert_eq!(refusal.raw_os_error(), Some(libc::EINVAL));
         assert!(sb.take_gso_refusal().is_none(), "reported once");
-        let mut rb = RecvBatch::new(8, 512);
-        let mut got = Vec::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while got.len() < payloads.len() && std::time::Instant::now() < deadline {
-            let mut pfd = [pollfd_in(rx.as_raw_fd())];
-            poll_readable(&mut pfd, 100).expect("poll");
-            let n = rb.recv(rx.as_raw_fd()).expect("recv");
-            for i in 0..n {
-                got.push(rb.get(i).expect("slot").data.to_vec());
-            }
-        }
-        assert_eq!(got, payloads);
+        assert_eq!(recv_n(rx.as_raw_fd(), payloads.len()), payloads);
     }
 
     #[test]

@@ -115,6 +115,15 @@ ALTER TABLE leases ADD COLUMN fqdn_flags INTEGER;";
 /// from version 3).
 const ADD_OFFERED: &str = "ALTER TABLE history ADD COLUMN offered INTEGER;";
 
+/// Schema upgrades: (version reached, statements, what the error says), in order. Version 2
+/// adds the history table, 3 the option 81 lease columns, 4 the history `offered` column
+/// (existing rows get NULL).
+const MIGRATIONS: [(i64, &str, &str); 3] = [
+    (2, CREATE_HISTORY, "upgrade schema to version 2"),
+    (FQDN_VERSION, ADD_FQDN, "upgrade schema to version 3"),
+    (OFFERED_VERSION, ADD_OFFERED, "upgrade schema to version 4"),
+];
+
 /// Appends one history row (parameters in column order after `id`).
 const INSERT_HISTORY: &str = "INSERT INTO history
     (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id,
@@ -211,15 +220,7 @@ impl SqliteStore {
         if version == 0 {
             store.create_schema()?;
         } else {
-            if version == 1 {
-                store.upgrade_to_v2()?;
-            }
-            if version < FQDN_VERSION {
-                store.upgrade_to_v3()?;
-            }
-            if version < OFFERED_VERSION {
-                store.upgrade_to_v4()?;
-            }
+            store.upgrade_from(version)?;
         }
         // Issue 5: the conflicts table needs no version bump (CREATE IF NOT EXISTS).
         store
@@ -407,43 +408,19 @@ impl SqliteStore {
             .map_err(self.err("create schema"))
     }
 
-    /// Schema 1 → 2: adds the history table, atomically.
-    fn upgrade_to_v2(&self) -> Result<(), StoreError> {
-        let sql = format!(
-            "BEGIN IMMEDIATE;
-             {CREATE_HISTORY}
-             PRAGMA user_version = 2;
-             COMMIT;"
-        );
-        self.conn
-            .execute_batch(&sql)
-            .map_err(self.err("upgrade schema to version 2"))
-    }
-
-    /// Schema 2 → 3: adds the option 81 columns to `leases` (existing rows get NULL), atomically.
-    fn upgrade_to_v3(&self) -> Result<(), StoreError> {
-        let sql = format!(
-            "BEGIN IMMEDIATE;
-             {ADD_FQDN}
-             PRAGMA user_version = {FQDN_VERSION};
-             COMMIT;"
-        );
-        self.conn
-            .execute_batch(&sql)
-            .map_err(self.err("upgrade schema to version 3"))
-    }
-
-    /// Schema 3 → 4: adds the history `offered` column (existing rows get NULL), atomically.
-    fn upgrade_to_v4(&self) -> Result<(), StoreError> {
-        let sql = format!(
-            "BEGIN IMMEDIATE;
-             {ADD_OFFERED}
-             PRAGMA user_version = {OFFERED_VERSION};
-             COMMIT;"
-        );
-        self.conn
-            .execute_batch(&sql)
-            .map_err(self.err("upgrade schema to version 4"))
+    /// Brings a store of schema `version` (1 or later) up to [`SCHEMA_VERSION`], one
+    /// [`MIGRATIONS`] step per transaction, each stamping its version as it commits.
+    fn upgrade_from(&self, version: i64) -> Result<(), StoreError> {
+        for &(target, body, op) in MIGRATIONS.iter().filter(|m| m.0 > version) {
+            let sql = format!(
+                "BEGIN IMMEDIATE;
+                 {body}
+                 PRAGMA user_version = {target};
+                 COMMIT;"
+            );
+            self.conn.execute_batch(&sql).map_err(self.err(op))?;
+        }
+        Ok(())
     }
 
     /// Deletes the conflict record of `ip` (`hyperdhcp conflicts clear`); true when there was
