@@ -228,18 +228,20 @@ const GSO_CTRL_WORDS: usize = (unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() a
 /// as one UDP GSO send: consecutive, same destination, every one but the last exactly as long
 /// as the first, the last no longer, at most [`GSO_MAX_SEGMENTS`] and [`GSO_MAX_PAYLOAD`]
 /// bytes, segments of at most [`GSO_MAX_SEGMENT_LEN`]. Returns the length of each run, in
-/// order; the runs cover every datagram. Order is kept, so replies leave as they were decided.
-pub fn gso_runs(items: &[(usize, SocketAddrV4)]) -> Vec<usize> {
-    let mut runs = Vec::new();
+/// order, in `runs` (cleared first); the runs cover every datagram. Order is kept, so replies
+/// leave as they were decided.
+pub fn gso_runs<T: AsRef<[u8]>>(items: &[(T, SocketAddrV4)], runs: &mut Vec<usize>) {
+    runs.clear();
     let mut i = 0;
-    while let Some(&(len, dest)) = items.get(i) {
+    while let Some((first, dest)) = items.get(i) {
+        let len = first.as_ref().len();
         let mut n = 1;
         if len > 0 && len <= GSO_MAX_SEGMENT_LEN {
             let max = GSO_MAX_SEGMENTS.min(GSO_MAX_PAYLOAD / len);
             while n < max {
-                match items.get(i + n) {
-                    Some(&(l, d)) if d == dest && l == len => n += 1,
-                    Some(&(l, d)) if d == dest && l > 0 && l < len => {
+                match items.get(i + n).map(|(p, d)| (p.as_ref().len(), d)) {
+                    Some((l, d)) if d == dest && l == len => n += 1,
+                    Some((l, d)) if d == dest && l > 0 && l < len => {
                         n += 1; // a shorter datagram can only be the last segment
                         break;
                     }
@@ -250,7 +252,6 @@ pub fn gso_runs(items: &[(usize, SocketAddrV4)]) -> Vec<usize> {
         runs.push(n);
         i += n;
     }
-    runs
 }
 
 /// Reusable scratch space for `sendmmsg`, so sending allocates (almost) nothing.
@@ -268,6 +269,8 @@ pub struct SendBatch {
     ctrl: Vec<[u64; GSO_CTRL_WORDS]>,
     /// First datagram (index into the call's items) and count of each message in `hdrs`.
     spans: Vec<(usize, usize)>,
+    /// Datagrams per message of the chunk being sent ([`gso_runs`]).
+    runs: Vec<usize>,
     /// Group datagrams with UDP GSO.
     gso: bool,
     /// Set when a GSO send was refused and GSO was switched off; taken by the caller to log.
@@ -293,6 +296,7 @@ impl SendBatch {
             hdrs: vec![hdr; capacity],
             ctrl: vec![[0; GSO_CTRL_WORDS]; capacity],
             spans: Vec::with_capacity(capacity),
+            runs: Vec::with_capacity(capacity),
             gso,
             gso_refused: None,
         }
@@ -340,13 +344,13 @@ impl SendBatch {
         let cap = self.hdrs.len();
         let chunk = items.get(pos..).unwrap_or_default();
         let chunk = chunk.get(..cap.min(chunk.len())).unwrap_or_default();
-        let runs = if self.gso {
-            let shape: Vec<(usize, SocketAddrV4)> =
-                chunk.iter().map(|(p, d)| (p.len(), *d)).collect();
-            gso_runs(&shape)
+        let mut runs = std::mem::take(&mut self.runs);
+        if self.gso {
+            gso_runs(chunk, &mut runs);
         } else {
-            vec![1; chunk.len()]
-        };
+            runs.clear();
+            runs.resize(chunk.len(), 1);
+        }
         self.spans.clear();
         let mut first = 0;
         for (m, &n) in runs.iter().enumerate() {
@@ -389,6 +393,7 @@ impl SendBatch {
             first += n;
         }
         let msgs = runs.len();
+        self.runs = runs; // back for the next call (only its capacity matters)
         let mut off = 0;
         while off < msgs {
             // SAFETY: headers off..msgs point at addrs/iovecs/ctrl owned by `self` and at
@@ -891,25 +896,29 @@ mod tests {
     fn gso_runs_group_equal_lengths_to_one_destination() {
         let a = dest(1);
         let b = dest(2);
+        let runs = |shape: &[(usize, SocketAddrV4)]| {
+            let items: Vec<(Vec<u8>, SocketAddrV4)> =
+                shape.iter().map(|&(len, d)| (vec![0; len], d)).collect();
+            let mut out = Vec::new();
+            gso_runs(&items, &mut out);
+            out
+        };
         // Equal lengths group; a shorter one ends the run; a longer one starts a new run.
         let items = [(300, a), (300, a), (300, a), (280, a), (300, a), (320, a)];
-        assert_eq!(gso_runs(&items), vec![4, 1, 1]);
+        assert_eq!(runs(&items), vec![4, 1, 1]);
         // Another destination breaks the run.
         let items = [(300, a), (300, b), (300, b), (300, a)];
-        assert_eq!(gso_runs(&items), vec![1, 2, 1]);
+        assert_eq!(runs(&items), vec![1, 2, 1]);
         // At most GSO_MAX_SEGMENTS per run; every datagram is covered.
         let items = vec![(300, a); 2 * GSO_MAX_SEGMENTS + 3];
-        assert_eq!(
-            gso_runs(&items),
-            vec![GSO_MAX_SEGMENTS, GSO_MAX_SEGMENTS, 3]
-        );
+        assert_eq!(runs(&items), vec![GSO_MAX_SEGMENTS, GSO_MAX_SEGMENTS, 3]);
         // Too long for a segment (or empty): alone.
         let items = [(1473, a), (1473, a), (0, a), (0, a)];
-        assert_eq!(gso_runs(&items), vec![1, 1, 1, 1]);
+        assert_eq!(runs(&items), vec![1, 1, 1, 1]);
         // The payload limit: 65,507 / 1,400 = 46 segments.
         let items = vec![(1400, a); 50];
-        assert_eq!(gso_runs(&items), vec![46, 4]);
-        assert!(gso_runs(&[]).is_empty());
+        assert_eq!(runs(&items), vec![46, 4]);
+        assert!(runs(&[]).is_empty());
     }
 
     /// Real UDP GSO through the kernel (loopback): 150 replies of one length plus a shorter
