@@ -20,7 +20,7 @@ pub mod ident;
 pub mod latency;
 pub mod pacing;
 mod report;
-mod sys;
+pub mod sys;
 
 use std::path::PathBuf;
 
