@@ -124,11 +124,84 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
     (OFFERED_VERSION, ADD_OFFERED, "upgrade schema to version 4"),
 ];
 
-/// Appends one history row (parameters in column order after `id`).
-const INSERT_HISTORY: &str = "INSERT INTO history
+/// Rows per multi-row `INSERT` in a commit. One statement execution per row costs SQLite a
+/// cursor open, a VDBE start and a halt/reset each time; with the rows of a batch bound into
+/// one `VALUES` list of up to this many tuples, that fixed cost is paid once per chunk
+/// (`commit_cost` example: history rows about 40 % cheaper). 32 rows of 12 parameters stay far
+/// below SQLite's 32,766-parameter limit.
+const ROWS_PER_INSERT: usize = 32;
+
+/// Columns of a history row as written (every column after `id`), in bind order.
+const HISTORY_INSERT_COLUMNS: usize = 12;
+
+/// `INSERT INTO history` of `rows` rows (parameters row by row, columns in
+/// [`HISTORY_INSERT_COLUMNS`] order).
+fn insert_history_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO history
     (time, event, ip, htype, hwaddr, client_id, hostname, ends, giaddr, circuit_id, remote_id,
      offered)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    VALUES {}",
+        values_list(rows, HISTORY_INSERT_COLUMNS)
+    )
+}
+
+/// `(?, ?, …), (?, ?, …)`: `rows` tuples of `cols` anonymous parameters (numbered in order).
+fn values_list(rows: usize, cols: usize) -> String {
+    let tuple = format!("({})", vec!["?"; cols].join(", "));
+    vec![tuple; rows].join(", ")
+}
+
+/// The two statement texts of each multi-row insert: one row, and [`ROWS_PER_INSERT`] rows.
+struct InsertSql {
+    one: String,
+    chunk: String,
+}
+
+impl InsertSql {
+    fn new(sql: fn(usize) -> String) -> Self {
+        Self {
+            one: sql(1),
+            chunk: sql(ROWS_PER_INSERT),
+        }
+    }
+}
+
+/// Statement texts built once per process.
+static HISTORY_SQL: std::sync::LazyLock<InsertSql> =
+    std::sync::LazyLock::new(|| InsertSql::new(insert_history_sql));
+static UPSERT_SQL: std::sync::LazyLock<InsertSql> =
+    std::sync::LazyLock::new(|| InsertSql::new(upsert_sql));
+
+/// Runs `one` multi-row statement per [`ROWS_PER_INSERT`] items of `items` (and single-row ones
+/// for the rest), binding each item's `cols` parameters with `bind(stmt, first_index, item)`.
+fn insert_chunked<T>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &InsertSql,
+    cols: usize,
+    items: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut chunks = items.chunks_exact(ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let mut stmt = tx.prepare_cached(&sql.chunk)?;
+        for chunk in chunks.by_ref() {
+            for (r, item) in chunk.iter().enumerate() {
+                bind(&mut stmt, r * cols + 1, item)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut stmt = tx.prepare_cached(&sql.one)?;
+        for item in rest {
+            bind(&mut stmt, 1, item)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
 
 /// Columns of a history query, in [`history_from_row`] order.
 const HISTORY_COLUMNS: &str = "time, event, ip, htype, hwaddr, client_id, hostname, ends, \
@@ -143,14 +216,22 @@ const HISTORY_COLUMNS_V3: &str = "time, event, ip, htype, hwaddr, client_id, hos
 const PRUNE_HISTORY: &str = "DELETE FROM history WHERE id IN (
     SELECT id FROM (SELECT id, time FROM history ORDER BY id LIMIT ?2) WHERE time < ?1)";
 
-/// Insert-or-replace one lease (parameters in column order).
-const UPSERT: &str = "INSERT INTO leases
+/// Columns of a lease row as written, in bind order.
+const LEASE_COLUMNS: usize = 10;
+
+/// Insert-or-replace `rows` leases (parameters row by row, in column order).
+fn upsert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO leases
     (ip, htype, hwaddr, client_id, hostname, state, starts, ends, fqdn, fqdn_flags)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    VALUES {}
     ON CONFLICT(ip) DO UPDATE SET htype = excluded.htype, hwaddr = excluded.hwaddr,
         client_id = excluded.client_id, hostname = excluded.hostname, state = excluded.state,
         starts = excluded.starts, ends = excluded.ends, fqdn = excluded.fqdn,
-        fqdn_flags = excluded.fqdn_flags";
+        fqdn_flags = excluded.fqdn_flags",
+        values_list(rows, LEASE_COLUMNS)
+    )
+}
 
 /// Forget one address.
 const DELETE: &str = "DELETE FROM leases WHERE ip = ?1";
@@ -502,55 +583,69 @@ impl SqliteStore {
         if history.is_empty() {
             return Ok(());
         }
-        let mut insert = tx.prepare_cached(INSERT_HISTORY)?;
         let offered = merge_offers(history);
-        for (h, offered) in history.iter().zip(offered) {
-            let offered = match offered {
-                Merged::Skip => continue,
-                Merged::Alone => None,
-                Merged::WithOffer(t) => Some(time_to_db(t)),
-            };
-            insert.execute(params![
-                time_to_db(h.time),
-                h.kind.as_str(),
-                u32::from(h.ip),
-                h.hwaddr.htype,
-                h.hwaddr.as_bytes(),
-                h.client_id.as_deref(),
-                h.hostname.as_deref(),
-                h.ends.map(time_to_db),
-                h.relay.giaddr.map(u32::from),
-                h.relay.circuit_id.as_deref(),
-                h.relay.remote_id.as_deref(),
-                offered,
-            ])?;
-        }
-        Ok(())
+        let rows: Vec<(&HistoryEvent, Option<i64>)> = history
+            .iter()
+            .zip(offered)
+            .filter_map(|(h, m)| match m {
+                Merged::Skip => None,
+                Merged::Alone => Some((h, None)),
+                Merged::WithOffer(t) => Some((h, Some(time_to_db(t)))),
+            })
+            .collect();
+        insert_chunked(
+            tx,
+            &HISTORY_SQL,
+            HISTORY_INSERT_COLUMNS,
+            &rows,
+            |stmt, i, &(h, offered)| {
+                stmt.raw_bind_parameter(i, time_to_db(h.time))?;
+                stmt.raw_bind_parameter(i + 1, h.kind.as_str())?;
+                stmt.raw_bind_parameter(i + 2, u32::from(h.ip))?;
+                stmt.raw_bind_parameter(i + 3, h.hwaddr.htype)?;
+                stmt.raw_bind_parameter(i + 4, h.hwaddr.as_bytes())?;
+                stmt.raw_bind_parameter(i + 5, h.client_id.as_deref())?;
+                stmt.raw_bind_parameter(i + 6, h.hostname.as_deref())?;
+                stmt.raw_bind_parameter(i + 7, h.ends.map(time_to_db))?;
+                stmt.raw_bind_parameter(i + 8, h.relay.giaddr.map(u32::from))?;
+                stmt.raw_bind_parameter(i + 9, h.relay.circuit_id.as_deref())?;
+                stmt.raw_bind_parameter(i + 10, h.relay.remote_id.as_deref())?;
+                stmt.raw_bind_parameter(i + 11, offered)
+            },
+        )
     }
 
     /// Applies one batch inside an open transaction.
     fn apply(tx: &rusqlite::Transaction<'_>, changes: &[LeaseChange]) -> rusqlite::Result<()> {
-        let mut upsert = tx.prepare_cached(UPSERT)?;
         let mut delete = tx.prepare_cached(DELETE)?;
-        for change in changes {
-            match change {
-                LeaseChange::Upsert(lease) => {
-                    upsert.execute(params![
-                        u32::from(lease.ip),
-                        lease.hwaddr.htype,
-                        lease.hwaddr.as_bytes(),
-                        lease.client_id.as_deref(),
-                        lease.hostname.as_deref(),
-                        lease.state.as_str(),
-                        time_to_db(lease.starts),
-                        time_to_db(lease.ends),
-                        lease.fqdn.as_ref().map(|f| &*f.name),
-                        lease.fqdn.as_ref().map(|f| f.flags),
-                    ])?;
-                }
-                LeaseChange::Remove(ip) => {
-                    delete.execute([u32::from(*ip)])?;
-                }
+        // Runs of upserts go in multi-row statements; a removal ends a run (order matters: an
+        // address may be removed and re-leased within one batch).
+        for run in changes.split_inclusive(|c| matches!(c, LeaseChange::Remove(_))) {
+            let (upserts, removed) = match run.split_last() {
+                Some((LeaseChange::Remove(ip), before)) => (before, Some(*ip)),
+                _ => (run, None),
+            };
+            let leases: Vec<&Lease> = upserts
+                .iter()
+                .filter_map(|c| match c {
+                    LeaseChange::Upsert(lease) => Some(lease),
+                    LeaseChange::Remove(_) => None,
+                })
+                .collect();
+            insert_chunked(tx, &UPSERT_SQL, LEASE_COLUMNS, &leases, |stmt, i, lease| {
+                stmt.raw_bind_parameter(i, u32::from(lease.ip))?;
+                stmt.raw_bind_parameter(i + 1, lease.hwaddr.htype)?;
+                stmt.raw_bind_parameter(i + 2, lease.hwaddr.as_bytes())?;
+                stmt.raw_bind_parameter(i + 3, lease.client_id.as_deref())?;
+                stmt.raw_bind_parameter(i + 4, lease.hostname.as_deref())?;
+                stmt.raw_bind_parameter(i + 5, lease.state.as_str())?;
+                stmt.raw_bind_parameter(i + 6, time_to_db(lease.starts))?;
+                stmt.raw_bind_parameter(i + 7, time_to_db(lease.ends))?;
+                stmt.raw_bind_parameter(i + 8, lease.fqdn.as_ref().map(|f| &*f.name))?;
+                stmt.raw_bind_parameter(i + 9, lease.fqdn.as_ref().map(|f| f.flags))
+            })?;
+            if let Some(ip) = removed {
+                delete.execute([u32::from(ip)])?;
             }
         }
         Ok(())
@@ -986,6 +1081,59 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(store.load_all().unwrap(), vec![lease(6)]);
+    }
+
+    /// Multi-row statements (ROWS_PER_INSERT rows each, single rows for the rest) give the
+    /// same result as applying the changes one by one: removals split the runs, an address
+    /// upserted twice in one chunk keeps the later row, history keeps its order.
+    #[test]
+    fn a_large_mixed_batch_applies_exactly_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("leases.db")).unwrap();
+        store.commit(&upserts(1000..1010)).unwrap();
+        let mut changes = Vec::new();
+        for i in 0..150u32 {
+            changes.push(LeaseChange::Upsert(lease(i)));
+            if i % 7 == 0 {
+                changes.push(LeaseChange::Remove(lease(i / 2).ip));
+            }
+            if i % 11 == 0 {
+                let mut again = lease(i / 3);
+                again.state = LeaseState::Released;
+                changes.push(LeaseChange::Upsert(again));
+            }
+        }
+        changes.push(LeaseChange::Remove(lease(1004).ip));
+        assert!(changes.len() > 3 * ROWS_PER_INSERT);
+        let mut model: std::collections::BTreeMap<Ipv4Addr, Lease> = upserts(1000..1010)
+            .into_iter()
+            .chain(changes.iter().cloned())
+            .fold(Default::default(), |mut m, c| {
+                match c {
+                    LeaseChange::Upsert(l) => {
+                        m.insert(l.ip, l);
+                    }
+                    LeaseChange::Remove(ip) => {
+                        m.remove(&ip);
+                    }
+                }
+                m
+            });
+        let history: Vec<HistoryEvent> = (0..3 * ROWS_PER_INSERT as u64 + 5)
+            .map(|t| {
+                let kind = if t % 2 == 0 {
+                    HistoryKind::Ack
+                } else {
+                    HistoryKind::Release
+                };
+                event(t, kind, 10, 0xaa)
+            })
+            .collect();
+        store.commit_with_history(&changes, &history).unwrap();
+        let expected: Vec<Lease> = std::mem::take(&mut model).into_values().collect();
+        assert_eq!(store.load_all().unwrap(), expected);
+        let ro = SqliteStore::open_read_only(store.path()).unwrap();
+        assert_eq!(ro.history_for_ip(history[0].ip).unwrap(), history);
     }
 
     #[test]
