@@ -2,16 +2,17 @@
 # Renewal capacity for the benchmark scripts (source after netns.sh and search.sh): the highest
 # rate of renewals (REQUEST in RENEWING state, RFC 2131 §4.4.5) a server answers with < 1 %
 # renewal loss, with a fresh server per step. Renewals need bound clients: every step first binds
-# RENEW_WARMUP (20000) clients (the generator's --warmup-clients, not measured), then renews
+# RENEW_WARMUP (50000) clients (the generator's --warmup-clients, not measured), then renews
 # bound clients at the step's rate, over and over (--renew-rate), while DORAs of new clients run
 # alongside at RENEW_DORA_RATE (2000/s) (the figure is conservative).
 #
 # Caller provides SERVER_START (see search.sh). Tunables: RENEW_DORA_RATE (2000), RENEW_WARMUP
-# (20000), RENEW_START (START_RATE), and search.sh's STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE,
+# (50000: enough that, at ~100,000 renewals/s with replies taking up to ~0.5 s, bound clients
+# never run out, which would cap the offered rate), RENEW_START (START_RATE), and search.sh's STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE,
 # SERVER_CPU, GEN_CPU.
 
 RENEW_DORA_RATE=${RENEW_DORA_RATE:-2000}
-RENEW_WARMUP=${RENEW_WARMUP:-20000}
+RENEW_WARMUP=${RENEW_WARMUP:-50000}
 
 # run_renew RATE LOG: one bounded generator run with renewals at RATE; prints
 # "offered achieved loss p50 p99" for the renewals (RENEW→ACK latency).
