@@ -338,6 +338,15 @@ impl LeaseTable {
         if matches!(lease.state, LeaseState::Bound | LeaseState::Declined) {
             self.timers.push(Reverse((lease.ends, ip)));
         }
+        // A renewal (same client, neither record declined): the client index already points
+        // here, so replace the record in place instead of unindexing and reindexing it.
+        if let Some(slot) = self.durable.get_mut(&ip)
+            && slot.state != LeaseState::Declined
+            && lease.state != LeaseState::Declined
+            && ClientRef::of(slot) == ClientRef::of(&lease)
+        {
+            return Some(std::mem::replace(slot, lease));
+        }
         let old = self.durable.remove(&ip);
         if let Some(old) = &old {
             self.durable_idx.remove_if(ClientRef::of(old), ip);

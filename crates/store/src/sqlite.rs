@@ -180,7 +180,60 @@ const PAIR_CACHE_MAX: usize = 1 << 18;
 /// lacks (which would leave rows out of the hardware-address query).
 #[derive(Debug, Default)]
 struct PairCache {
-    known: std::collections::HashSet<u128>,
+    known: std::collections::HashSet<u128, PairHashBuilder>,
+}
+
+/// Keyed hashing for [`PairCache`] keys: a random per-process seed, multiply-xorshift mixing.
+/// Much cheaper than SipHash for one `u128` (the set is probed once per history row); the
+/// seed keeps clients from choosing colliding MACs offline, and the set is bounded anyway.
+#[derive(Clone, Debug)]
+struct PairHashBuilder(u64);
+
+impl Default for PairHashBuilder {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x6844_4850_u64))
+    }
+}
+
+impl std::hash::BuildHasher for PairHashBuilder {
+    type Hasher = PairHasher;
+    fn build_hasher(&self) -> PairHasher {
+        PairHasher(self.0)
+    }
+}
+
+/// See [`PairHashBuilder`].
+#[derive(Clone, Debug)]
+struct PairHasher(u64);
+
+impl PairHasher {
+    /// One mixing round (the murmur3 64-bit finalizer over the state xor `v`).
+    fn mix(&mut self, v: u64) {
+        let mut h = self.0 ^ v;
+        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        self.0 = h ^ (h >> 33);
+    }
+}
+
+impl std::hash::Hasher for PairHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.get_mut(..chunk.len())
+                .unwrap_or(&mut [])
+                .copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.mix(v as u64);
+        self.mix((v >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl PairCache {
