@@ -285,6 +285,24 @@ impl Engine {
         self.table.all()
     }
 
+    /// The durable lease records (any state) in storage order, for walks that go a slice at a
+    /// time: positions are stable while the engine is not changed, and a removal moves the
+    /// last record into the removed one's place. An outstanding offer for the same address
+    /// shadows its record in [`Engine::leases`] ([`Engine::has_offer`]).
+    pub fn durable_leases(&self) -> &[Lease] {
+        self.table.durable_slots()
+    }
+
+    /// True when `ip` has an outstanding offer.
+    pub fn has_offer(&self, ip: Ipv4Addr) -> bool {
+        self.table.has_offer(ip)
+    }
+
+    /// The outstanding offers.
+    pub fn offers(&self) -> impl Iterator<Item = &Lease> {
+        self.table.offers()
+    }
+
     /// The lease or offer for `ip`.
     pub fn lease_by_ip(&self, ip: Ipv4Addr) -> Option<&Lease> {
         self.table.offer(ip).or_else(|| self.table.durable(ip))

@@ -308,6 +308,17 @@ impl LeaseTable {
             .chain(self.offers.values())
     }
 
+    /// The durable records in storage order (not sorted; a removal moves the last record into
+    /// the removed one's place).
+    pub(crate) fn durable_slots(&self) -> &[Lease] {
+        self.durable.values().as_slice()
+    }
+
+    /// True when `ip` has an outstanding offer.
+    pub(crate) fn has_offer(&self, ip: Ipv4Addr) -> bool {
+        self.offers.contains_key(&ip)
+    }
+
     /// Number of IPs with a lease or offer.
     pub(crate) fn len(&self) -> usize {
         self.durable.len()

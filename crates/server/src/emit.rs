@@ -16,7 +16,7 @@ use hyperdhcp_engine::{
 use hyperdhcp_events::{Event, EventKind, EventSender};
 use hyperdhcp_wire::Message;
 
-use crate::metrics::{Telemetry, pool_stats};
+use crate::metrics::{POOL_WALK_STEP, PoolWalk, Telemetry};
 
 /// Seconds between two pool snapshots for the metrics endpoint (counting leases per pool
 /// walks the whole lease table, so not on every scrape nor every second).
@@ -43,6 +43,8 @@ pub struct Emitter {
     in_flight: VecDeque<Group>,
     /// When the next pool snapshot is due.
     next_snapshot: UnixTime,
+    /// The pool snapshot being counted, a slice per loop turn.
+    walk: Option<PoolWalk>,
     /// The address the request being handled already held, bound to the same client, before
     /// the engine saw it (an ACK for it is `lease.renew`).
     prior_binding: Option<std::net::Ipv4Addr>,
@@ -134,12 +136,29 @@ impl Emitter {
         self.current = Group::default();
     }
 
-    /// Publishes a per-pool lease snapshot when one is due.
+    /// Advances the per-pool lease snapshot by one slice ([`POOL_WALK_STEP`] leases); starts
+    /// one when due and publishes it when complete. Call once per loop turn: cheap when no
+    /// snapshot is due or in progress.
     pub fn snapshot(&mut self, engine: &Engine, now: UnixTime) {
-        if let Some(t) = &self.telemetry
-            && now >= self.next_snapshot
-        {
-            t.pools.store(Arc::new(pool_stats(engine.config(), engine)));
+        let Some(t) = &self.telemetry else {
+            return;
+        };
+        if self.walk.is_none() {
+            if now < self.next_snapshot {
+                return;
+            }
+            self.walk = Some(PoolWalk::new(Arc::clone(engine.config())));
+        }
+        let Some(walk) = self.walk.as_mut() else {
+            return;
+        };
+        if !walk.is_on(engine.config()) {
+            // Reloaded mid-walk: the pools may have changed, count again.
+            *walk = PoolWalk::new(Arc::clone(engine.config()));
+        }
+        if let Some(stats) = walk.step(engine, POOL_WALK_STEP) {
+            t.pools.store(Arc::new(stats));
+            self.walk = None;
             self.next_snapshot = now + METRICS_SNAPSHOT_SECS;
         }
     }

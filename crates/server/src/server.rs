@@ -241,13 +241,14 @@ impl Server {
                     self.batch.extend_changes(expired);
                 }
                 next_expire = now + EXPIRE_INTERVAL_SECS;
-                self.emitter.snapshot(&self.engine, now);
                 if let Some((total, reasons)) = self.drop_warner.check(&self.counters, now) {
                     tracing::warn!(total, reasons = %reasons, "dropped datagrams since the last warning (each is logged at debug)");
                 }
             }
             self.poll_probes(now);
             self.flush_at(now, stopping);
+            // After the replies are out: a slice of the metrics' pool snapshot.
+            self.emitter.snapshot(&self.engine, now);
             if now >= self.next_prune {
                 self.start_prune(now);
             }
