@@ -106,6 +106,13 @@ start_server() {
     done
     t1=$(date +%s%N)
     STARTUP_MS=$(( (t1 - t0) / 1000000 ))
+    # The log is written by a background thread: the "loaded N leases" line can reach the file
+    # a moment after the socket is bound. Wait for it (memory_run reads it), up to 10 s.
+    local waited=0
+    until grep -q 'loaded [0-9]* leases' "$dir/serve.log"; do
+        [ "$waited" -lt 1000 ] || { echo "no 'loaded' line in $dir/serve.log after 10 s" >&2; return 1; }
+        sleep 0.01; waited=$((waited + 1))
+    done
     cp "$dir/serve.log" "$HDB_OUT/serve-$kind-last.log"
 }
 start_empty() { start_server empty; }
