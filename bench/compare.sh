@@ -21,6 +21,7 @@ set -euo pipefail
 HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$HDB_ROOT/bench/netns.sh"
 . "$HDB_ROOT/bench/kea.sh"
+. "$HDB_ROOT/bench/hyperdhcp.sh"
 . "$HDB_ROOT/bench/search.sh"
 . "$HDB_ROOT/bench/renew.sh"
 
@@ -36,32 +37,9 @@ hdb_tmpdir WORK
 start_kea_st() { hdb_kea_start "$WORK" 0 "$SERVER_CPU"; }
 start_kea_mt() { hdb_kea_start "$WORK" "$KEA_MT_THREADS" "$SERVER_CPU"; }
 
-# hyperdhcp with a fresh store (durable commits are always on: every ACK follows an fsync).
+# hyperdhcp with a fresh store (bench/hyperdhcp.sh).
 start_hyperdhcp() {
-    rm -rf "$WORK/hyperdhcp" && mkdir -p "$WORK/hyperdhcp"
-    cat >"$WORK/hyperdhcp/config.toml" <<TOML
-[server]
-interfaces = ["$HDB_SRV_IF"]
-log_level = "warn"
-
-[store]
-path = "$WORK/hyperdhcp/leases.db"
-${HISTORY_RETENTION:+history_retention = $HISTORY_RETENTION}
-
-[conflict_detection]
-enabled = false
-
-[[subnet]]
-cidr = "198.18.0.0/16"
-lease_time = "1h"
-
-[[subnet.pool]]
-start = "198.18.1.0"
-end = "198.18.255.254"
-TOML
-    hdb_spawn "$HDB_SRV_NS" "$SERVER_CPU" "$WORK/hyperdhcp/serve.log" \
-        "$HYPERDHCP_BIN" serve --config "$WORK/hyperdhcp/config.toml"
-    hdb_wait_udp67 "$HDB_SRV_NS" || { cat "$WORK/hyperdhcp/serve.log" >&2; return 1; }
+    hdb_hyperdhcp_start "$WORK/hyperdhcp" "${HISTORY_RETENTION:+history_retention = $HISTORY_RETENTION}"
 }
 
 STEP_TOOL=gen

@@ -11,6 +11,7 @@
 set -euo pipefail
 HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$HDB_ROOT/bench/netns.sh"
+. "$HDB_ROOT/bench/hyperdhcp.sh"
 . "$HDB_ROOT/bench/kea.sh"
 . "$HDB_ROOT/bench/search.sh"
 
@@ -25,32 +26,8 @@ hdb_tmpdir WORK
 # cpu_of PID: "user system" CPU seconds so far.
 cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", $14 / t, $15 / t }' "/proc/$1/stat"; }
 
-# start_hyperdhcp HISTORY_LINE: fresh store, conflict probing off (as in compare.sh).
-start_hyperdhcp() {
-    rm -rf "$WORK/h" && mkdir -p "$WORK/h"
-    cat >"$WORK/h/config.toml" <<TOML
-[server]
-interfaces = ["$HDB_SRV_IF"]
-log_level = "warn"
-
-[store]
-path = "$WORK/h/leases.db"
-$1
-
-[conflict_detection]
-enabled = false
-
-[[subnet]]
-cidr = "198.18.0.0/16"
-lease_time = "1h"
-
-[[subnet.pool]]
-start = "198.18.1.0"
-end = "198.18.255.254"
-TOML
-    hdb_spawn "$HDB_SRV_NS" "$SERVER_CPU" "$WORK/h/serve.log" "$HYPERDHCP_BIN" serve --config "$WORK/h/config.toml"
-    hdb_wait_udp67 "$HDB_SRV_NS"
-}
+# start_hyperdhcp HISTORY_LINE: fresh store, as in compare.sh (bench/hyperdhcp.sh).
+start_hyperdhcp() { hdb_hyperdhcp_start "$WORK/h" "$1"; }
 
 echo "start $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg); $RATE DORA/s for $SECS s" >&2
 for round in $(seq "$ROUNDS"); do

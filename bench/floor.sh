@@ -15,6 +15,7 @@ set -euo pipefail
 HDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$HDB_ROOT/bench/netns.sh"
 . "$HDB_ROOT/bench/search.sh"
+. "$HDB_ROOT/bench/hyperdhcp.sh"
 
 RATES=${RATES:-"2000 28000"}
 RUNS=${RUNS:-3}
@@ -36,28 +37,8 @@ start_null() {
     hdb_wait_udp67 "$HDB_SRV_NS"
 }
 
-# hyperdhcp as in compare.sh: fresh store, durable commits, no probing, warn-level logs.
-start_hyperdhcp() {
-    rm -rf "$WORK/h" && mkdir -p "$WORK/h"
-    cat >"$WORK/h/config.toml" <<TOML
-[server]
-interfaces = ["$HDB_SRV_IF"]
-log_level = "warn"
-[store]
-path = "$WORK/h/leases.db"
-[conflict_detection]
-enabled = false
-[[subnet]]
-cidr = "198.18.0.0/16"
-lease_time = "1h"
-[[subnet.pool]]
-start = "198.18.1.0"
-end = "198.18.255.254"
-TOML
-    hdb_spawn "$HDB_SRV_NS" "$SERVER_CPU" "$WORK/h/serve.log" \
-        "$HYPERDHCP_BIN" serve --config "$WORK/h/config.toml"
-    hdb_wait_udp67 "$HDB_SRV_NS" || { cat "$WORK/h/serve.log" >&2; return 1; }
-}
+# hyperdhcp as in compare.sh (bench/hyperdhcp.sh).
+start_hyperdhcp() { hdb_hyperdhcp_start "$WORK/h"; }
 
 # legs LOG: "offered achieved loss | D→O p50 p99 | R→A p50 p99 | DORA p50 p99" of one run.
 legs() {
