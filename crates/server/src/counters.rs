@@ -38,11 +38,14 @@ pub enum DropReason {
     SendFailed,
     /// Over a `[server.rate_limit]` limit (RFC 5765 §3), dropped before the engine.
     RateLimited,
+    /// A DISCOVER read while the receive queue was over half full: under overload the server
+    /// answers the REQUESTs of exchanges it already started first (see `crate::overload`).
+    OverloadShed,
 }
 
 impl DropReason {
     /// Every reason, in counter-index order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::TooShort,
         DropReason::BadCookie,
         DropReason::BadHlen,
@@ -55,6 +58,7 @@ impl DropReason {
         DropReason::CommitFailed,
         DropReason::SendFailed,
         DropReason::RateLimited,
+        DropReason::OverloadShed,
     ];
 
     /// Stable snake_case name for logs and metric labels.
@@ -72,6 +76,7 @@ impl DropReason {
             DropReason::CommitFailed => "commit_failed",
             DropReason::SendFailed => "send_failed",
             DropReason::RateLimited => "rate_limited",
+            DropReason::OverloadShed => "overload_shed",
         }
     }
 

@@ -43,6 +43,7 @@ pub mod http;
 pub mod logfmt;
 pub mod metrics;
 pub mod observe;
+pub mod overload;
 pub mod probe;
 pub mod probing;
 pub mod ratelimit;

@@ -22,6 +22,7 @@ use crate::dropwarn::DropWarner;
 use crate::emit::Emitter;
 use crate::history;
 use crate::logfmt::log_decision;
+use crate::overload;
 use crate::probing::{Probing, Released};
 use crate::ratelimit::{self, RateLimiter};
 use crate::socket::{self, ListenSocket};
@@ -78,6 +79,8 @@ pub struct Server {
     pollfds: Vec<libc::pollfd>,
     /// Earliest time the next kernel-drop warning may be logged.
     next_drop_warn: UnixTime,
+    /// Earliest time the next "overloaded, shedding DISCOVERs" warning may be logged.
+    next_shed_warn: UnixTime,
     /// Rate-limited summary of the server's own drops (issue 3 item 5).
     drop_warner: DropWarner,
     /// `[server.rate_limit]` buckets, checked on the fixed header before parsing.
@@ -144,6 +147,7 @@ impl Server {
             send_failures: Vec::with_capacity(BATCH_SIZE),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            next_shed_warn: 0,
             drop_warner: DropWarner::new(DROP_WARN_SECS),
             limiter,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
@@ -269,6 +273,7 @@ impl Server {
     /// Drains socket `i` (up to [`MAX_BATCH_PER_SOCKET`] datagrams, recvmmsg by recvmmsg);
     /// every datagram goes through parse and the engine into the batch.
     fn read_socket(&mut self, i: usize, now: UnixTime) {
+        self.update_shedding(i, now);
         let mut read = 0;
         while read < MAX_BATCH_PER_SOCKET {
             let n = self.recv_once(i, now);
@@ -276,6 +281,28 @@ impl Server {
             if n < self.recv.capacity() {
                 break; // the socket is empty (or failed): no second syscall to learn that
             }
+        }
+    }
+
+    /// Looks at socket `i`'s receive queue and switches DISCOVER shedding on or off
+    /// ([`crate::overload`]); logs (at most every [`DROP_WARN_SECS`]) when it starts.
+    fn update_shedding(&mut self, i: usize, now: UnixTime) {
+        let Some(sock) = self.sockets.get_mut(i) else {
+            return;
+        };
+        let Ok((queued, limit)) = sys::receive_queue(sock.fd()) else {
+            return;
+        };
+        let was = sock.shedding;
+        sock.shedding = overload::next_state(was, queued, limit);
+        if sock.shedding && !was && now >= self.next_shed_warn {
+            tracing::warn!(
+                interface = %sock.name,
+                queued_bytes = queued,
+                buffer_bytes = limit,
+                "overloaded: receive queue over half full; answering REQUESTs first and dropping DISCOVERs until it drains (counted as overload_shed)"
+            );
+            self.next_shed_warn = now + DROP_WARN_SECS;
         }
     }
 
@@ -797,6 +824,12 @@ fn handle_datagram(
     };
     let msg_type = msg.message_type();
     counters.count_received(msg_type);
+    if sock.shedding && msg_type == Some(hyperdhcp_wire::MessageType::Discover) {
+        // Overloaded: finish the exchanges already started first (crate::overload).
+        counters.count_dropped(DropReason::OverloadShed);
+        tracing::debug!(interface = %sock.name, source = %d.source, reason = DropReason::OverloadShed.as_str(), "dropped DISCOVER");
+        return;
+    }
     let ctx = RequestContext {
         interface: &sock.name,
         interface_addrs: &sock.addrs,
@@ -977,6 +1010,7 @@ mod tests {
             send_failures: Vec::new(),
             pollfds: Vec::new(),
             next_drop_warn: 0,
+            next_shed_warn: 0,
             drop_warner: DropWarner::new(DROP_WARN_SECS),
             limiter: RateLimiter::new(Default::default()),
             next_prune: T0,
@@ -1042,6 +1076,49 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// While a socket sheds (overloaded), a new DISCOVER is dropped and counted, and the
+    /// REQUEST of an exchange offered before is still answered with an ACK.
+    #[test]
+    fn shedding_drops_discovers_and_still_acks_requests() {
+        let (mut server, _commits) = server_with(FakeStore {
+            commits: Arc::default(),
+            fail: false,
+            gate: None,
+        });
+        let mut sock =
+            ListenSocket::detached_for_test("srv0", vec!["198.18.0.1/16".parse().expect("net")]);
+        let mut discover = MessageBuilder::request(MessageType::Discover, 1, &MAC);
+        discover.set_flags(FLAG_BROADCAST);
+        feed(&mut server, &sock, &discover.finish());
+        let offered = match server.batch.pending.last().map(|p| &p.reply) {
+            Some(r) if r.msg_type == MessageType::Offer => r.packet.clone(),
+            other => panic!("no OFFER: {other:?}"),
+        };
+        let offer = hyperdhcp_wire::Message::parse(&offered).expect("parse OFFER");
+        sock.shedding = true;
+        let replies = server.batch.pending.len();
+        let mut other = MessageBuilder::request(MessageType::Discover, 2, &[2, 0, 0, 0, 0, 0x77]);
+        other.set_flags(FLAG_BROADCAST);
+        feed(&mut server, &sock, &other.finish());
+        assert_eq!(
+            server.batch.pending.len(),
+            replies,
+            "a shed DISCOVER gets no reply"
+        );
+        assert_eq!(server.counters.dropped(DropReason::OverloadShed), 1);
+        let mut request = MessageBuilder::request(MessageType::Request, 1, &MAC);
+        request
+            .set_flags(FLAG_BROADCAST)
+            .option_ip(code::REQUESTED_IP, offer.yiaddr())
+            .option_ip(code::SERVER_ID, offer.server_id().expect("server id"));
+        feed(&mut server, &sock, &request.finish());
+        assert_eq!(
+            server.batch.pending.last().map(|p| p.reply.msg_type),
+            Some(MessageType::Ack)
+        );
+        assert_eq!(server.counters.dropped(DropReason::OverloadShed), 1);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct ListenSocket {
     /// The kernel's cumulative drop count for this socket (receive buffer full), as last
     /// reported through `SO_RXQ_OVFL`.
     pub kernel_drops: u32,
+    /// DISCOVERs are being shed: the receive queue was found over half full and has not
+    /// drained below an eighth since ([`crate::overload`]).
+    pub shedding: bool,
     socket: Socket,
 }
 
@@ -70,6 +73,7 @@ impl ListenSocket {
             ifindex,
             addrs: Vec::new(),
             kernel_drops: 0,
+            shedding: false,
             socket,
         })
     }
@@ -109,6 +113,7 @@ impl ListenSocket {
             ifindex: 0,
             addrs,
             kernel_drops: 0,
+            shedding: false,
             socket,
         }
     }

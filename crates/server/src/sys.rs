@@ -474,6 +474,39 @@ pub fn pollfd_in(fd: RawFd) -> libc::pollfd {
 
 // === socket options ===
 
+/// `SO_MEMINFO` (Linux `asm-generic/socket.h`; not in the libc crate): the socket's memory
+/// counters, `SK_MEMINFO_VARS` u32 values.
+const SO_MEMINFO: libc::c_int = 55;
+
+/// Number of `SO_MEMINFO` values (`SK_MEMINFO_VARS`).
+const SK_MEMINFO_VARS: usize = 9;
+
+/// Bytes waiting in `fd`'s receive queue (kernel accounting, headers included) and the
+/// receive buffer's limit in the same units, from `SO_MEMINFO`.
+pub fn receive_queue(fd: RawFd) -> io::Result<(u32, u32)> {
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: `info` is a live, writable buffer of `len` bytes; the kernel writes at most
+    // `len` bytes and updates `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast::<libc::c_void>(),
+            &raw mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let at = |i: libc::c_int| usize::try_from(i).ok().and_then(|i| info.get(i).copied());
+    Ok((
+        at(libc::SK_MEMINFO_RMEM_ALLOC).unwrap_or(0),
+        at(libc::SK_MEMINFO_RCVBUF).unwrap_or(0),
+    ))
+}
+
 /// `SO_RXQ_OVFL`: have the kernel attach the socket's drop counter to received messages.
 pub fn enable_drop_counter(fd: RawFd) -> io::Result<()> {
     set_int_option(fd, SO_RXQ_OVFL, 1)
@@ -830,6 +863,28 @@ mod tests {
     fn sockaddr_round_trip() {
         let a = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
         assert_eq!(sockaddr_in_to(&sockaddr_in_from(a)), a);
+    }
+
+    /// SO_MEMINFO reports queued bytes while datagrams wait and none once they are read.
+    #[test]
+    fn receive_queue_counts_waiting_datagrams() {
+        use std::os::fd::AsRawFd;
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind rx");
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind tx");
+        let (empty, limit) = receive_queue(rx.as_raw_fd()).expect("meminfo");
+        assert_eq!(empty, 0);
+        assert!(limit > 0);
+        for _ in 0..3 {
+            tx.send_to(&[0u8; 300], rx.local_addr().expect("addr"))
+                .expect("send");
+        }
+        let (queued, _) = receive_queue(rx.as_raw_fd()).expect("meminfo");
+        assert!(queued >= 900, "3 × 300 bytes queued, got {queued}");
+        let mut buf = [0u8; 512];
+        for _ in 0..3 {
+            rx.recv(&mut buf).expect("recv");
+        }
+        assert_eq!(receive_queue(rx.as_raw_fd()).expect("meminfo").0, 0);
     }
 
     #[test]
