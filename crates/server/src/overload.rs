@@ -13,16 +13,20 @@
 //! once the queue is below an eighth of the buffer; the gap between the two marks keeps it from
 //! switching on and off with every batch.
 
+/// Least queue, in bytes, that counts as overload whatever the buffer size: with a very small
+/// `server.receive_buffer` a handful of waiting requests is not yet a reason to drop any.
+pub const MIN_SHED_QUEUE: u32 = 64 * 1024;
+
 /// The next shedding state of a socket whose receive queue holds `queued` bytes of a `limit`
-/// (both in the kernel's accounting, from `SO_MEMINFO`): on above one half, off below one
-/// eighth, unchanged in between.
+/// (both in the kernel's accounting, from `SO_MEMINFO`): on above one half (and at least
+/// [`MIN_SHED_QUEUE`]), off below one eighth, unchanged in between.
 pub fn next_state(shedding: bool, queued: u32, limit: u32) -> bool {
     let queued = u64::from(queued);
     let limit = u64::from(limit);
     if limit == 0 {
         return false;
     }
-    if queued * 2 > limit {
+    if queued * 2 > limit && queued >= u64::from(MIN_SHED_QUEUE) {
         true
     } else if queued * 8 < limit {
         false
@@ -37,15 +41,18 @@ mod tests {
 
     #[test]
     fn switches_on_above_half_and_off_below_an_eighth() {
-        let limit = 8_000;
-        assert!(!next_state(false, 3_000, limit));
-        assert!(next_state(false, 4_001, limit));
+        let limit = 8_000_000;
+        assert!(!next_state(false, 3_000_000, limit));
+        assert!(next_state(false, 4_000_001, limit));
         // Between the marks the state holds, either way.
-        assert!(next_state(true, 2_000, limit));
-        assert!(!next_state(false, 2_000, limit));
-        assert!(next_state(true, 1_000, limit));
-        assert!(!next_state(true, 999, limit));
+        assert!(next_state(true, 2_000_000, limit));
+        assert!(!next_state(false, 2_000_000, limit));
+        assert!(next_state(true, 1_000_000, limit));
+        assert!(!next_state(true, 999_999, limit));
         // A socket without a limit (or an unreadable one) never sheds.
         assert!(!next_state(true, 10, 0));
+        // A tiny buffer does not shed for a few waiting requests.
+        assert!(!next_state(false, 6_000, 8_192));
+        assert!(next_state(false, MIN_SHED_QUEUE, MIN_SHED_QUEUE + 1));
     }
 }
