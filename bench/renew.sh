@@ -8,8 +8,8 @@
 #
 # Caller provides SERVER_START (see search.sh). Tunables: RENEW_DORA_RATE (2000), RENEW_WARMUP
 # (50000: enough that, at ~100,000 renewals/s with replies taking up to ~0.5 s, bound clients
-# never run out, which would cap the offered rate), RENEW_START (START_RATE), and search.sh's STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE,
-# SERVER_CPU, GEN_CPU.
+# never run out, which would cap the offered rate), RENEW_START (START_RATE), and search.sh's
+# STEP_SECS, CLIENTS, MAX_LOSS_PCT, MAX_RATE, SERVER_CPU, GEN_CPU.
 
 RENEW_DORA_RATE=${RENEW_DORA_RATE:-2000}
 RENEW_WARMUP=${RENEW_WARMUP:-50000}

@@ -219,16 +219,6 @@ impl PoolWalk {
     }
 }
 
-/// Counts offered/bound leases per pool in one go (the whole table; O(leases × pools)).
-pub fn pool_stats(engine: &Engine) -> Vec<PoolStat> {
-    let mut walk = PoolWalk::new(Arc::clone(engine.config()));
-    loop {
-        if let Some(stats) = walk.step(engine, usize::MAX) {
-            return stats;
-        }
-    }
-}
-
 // === Telemetry ===
 
 /// What the serving loop publishes for the metrics endpoint, besides [`Counters`].
@@ -522,6 +512,16 @@ mod tests {
     use super::*;
     use crate::counters::ProbeResult;
     use hyperdhcp_engine::ConflictMethod;
+
+    /// The whole table in one step: the reference a sliced walk must match.
+    fn pool_stats(engine: &Engine) -> Vec<PoolStat> {
+        let mut walk = PoolWalk::new(Arc::clone(engine.config()));
+        loop {
+            if let Some(stats) = walk.step(engine, usize::MAX) {
+                return stats;
+            }
+        }
+    }
 
     /// A walk in many small slices counts exactly what a single pass counts: bound records
     /// per pool, those outside every pool under `none`, nothing for released/expired ones.
