@@ -4,11 +4,11 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::lease::{LeaseChange, LeaseState, UnixTime};
 use crate::reply;
+use hyperdhcp_config::Config;
 
 /// Lease end recorded for BOOTP bindings: never (BOOTP clients never renew, RFC 951).
 pub(crate) const BOOTP_LEASE_END: UnixTime = UnixTime::MAX;

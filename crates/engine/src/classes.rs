@@ -3,8 +3,8 @@
 
 use hyperdhcp_wire::{Message, RelayAgentInfo};
 
-use crate::config::{ClassConfig, ClassMatch};
 use crate::lease::HwAddr;
+use hyperdhcp_config::{ClassConfig, ClassMatch};
 
 /// The set of matched classes: bit `i` is `Config::classes[i]`.
 pub type ClassSet = u64;
@@ -108,7 +108,7 @@ mod tests {
     use hyperdhcp_wire::{MessageBuilder, MessageType, code};
 
     use super::*;
-    use crate::config::DhcpOptions;
+    use hyperdhcp_config::DhcpOptions;
 
     #[test]
     fn globs() {

@@ -12,11 +12,7 @@ use std::str::FromStr;
 
 use crate::lease::UnixTime;
 
-/// Default `conflict_detection.hold_time`, seconds: how long a conflicting address is skipped.
-pub const DEFAULT_HOLD_TIME: u64 = 3_600;
-/// Default `conflict_detection.max_conflict_count`: conflicts before an address is held
-/// permanently (until cleared by an operator).
-pub const DEFAULT_MAX_CONFLICT_COUNT: u32 = 3;
+pub use hyperdhcp_config::{DEFAULT_HOLD_TIME, DEFAULT_MAX_CONFLICT_COUNT};
 
 /// How a conflict was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

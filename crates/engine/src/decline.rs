@@ -2,12 +2,12 @@
 
 use hyperdhcp_wire::Message;
 
-use crate::config::Config;
 use crate::conflict::ConflictMethod;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::lease::{LeaseChange, LeaseState};
 use crate::select::is_ours;
+use hyperdhcp_config::Config;
 
 /// Marks the declined address unavailable for `server.decline_hold` seconds and makes that
 /// durable. No reply is sent.

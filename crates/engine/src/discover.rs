@@ -4,11 +4,11 @@ use std::net::Ipv4Addr;
 
 use hyperdhcp_wire::MessageType;
 
-use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored, pool_allows};
 use crate::lease::LeaseState;
 use crate::reply::{self, LeaseTimes};
+use hyperdhcp_config::Config;
 
 /// Offers an address and holds it in memory for `server.offer_timeout`.
 pub(crate) fn handle(engine: &mut Engine, config: &Config, inc: &Incoming<'_, '_>) -> Decision {

@@ -8,7 +8,6 @@ use hyperdhcp_wire::{BOOTREQUEST, Message, MessageType, RelayAgentInfo, code};
 use ipnet::Ipv4Net;
 
 use crate::classes::{self, ClassSet};
-use crate::config::{ClassConfig, Config, PoolConfig, ReservationConfig, SubnetConfig};
 use crate::conflict::{Conflict, ConflictChange, ConflictMethod, ConflictTable};
 use crate::decision::{Decision, IgnoreReason, Outcome, RequestContext};
 use crate::lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
@@ -17,6 +16,7 @@ use crate::reply::OptionSource;
 use crate::select::{select_subnet, server_id};
 use crate::table::{ClientRef, LeaseTable};
 use crate::{bootp, decline, discover, inform, release, request};
+use hyperdhcp_config::{ClassConfig, Config, PoolConfig, ReservationConfig, SubnetConfig};
 
 /// The DHCP state machine. Deterministic: same inputs, same outputs.
 pub struct Engine {

@@ -1,10 +1,10 @@
 //! DHCPINFORM: configuration parameters for a client that already has an address
 //! (RFC 2131 §4.3.5).
 
-use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::reply;
+use hyperdhcp_config::Config;
 
 /// Answers with an ACK carrying options only: no lease, no yiaddr, no lease time; sent to
 /// the relay or unicast to ciaddr.

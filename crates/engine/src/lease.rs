@@ -1,94 +1,11 @@
 //! Lease records, the unit the engine hands to the store and rebuilds from at start-up.
 
-use std::fmt;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
 /// Seconds since the Unix epoch. The engine never reads a clock: callers pass `now` in.
 pub type UnixTime = u64;
 
-/// A client hardware address (RFC 2131 §2 `htype`/`hlen`/`chaddr`), at most 16 bytes, `Copy`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HwAddr {
-    /// ARP hardware type (1 = Ethernet).
-    pub htype: u8,
-    len: u8,
-    bytes: [u8; 16],
-}
-
-impl HwAddr {
-    /// Builds an address from `htype` and the first `hlen` bytes of chaddr; `None` if longer than 16.
-    pub fn new(htype: u8, addr: &[u8]) -> Option<Self> {
-        if addr.len() > 16 {
-            return None;
-        }
-        let mut bytes = [0u8; 16];
-        bytes[..addr.len()].copy_from_slice(addr);
-        Some(Self {
-            htype,
-            len: addr.len() as u8,
-            bytes,
-        })
-    }
-
-    /// An Ethernet (htype 1) address.
-    pub fn ethernet(mac: [u8; 6]) -> Self {
-        let mut bytes = [0u8; 16];
-        bytes[..6].copy_from_slice(&mac);
-        Self {
-            htype: 1,
-            len: 6,
-            bytes,
-        }
-    }
-
-    /// The significant bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
-}
-
-impl fmt::Display for HwAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.as_bytes().iter().enumerate() {
-            if i > 0 {
-                f.write_str(":")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for HwAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Error for a hardware address string that is not `xx:xx:...` (1 to 16 hex octets).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid hardware address {0:?}: expected hex octets separated by ':' or '-'")]
-pub struct HwAddrParseError(pub String);
-
-impl FromStr for HwAddr {
-    type Err = HwAddrParseError;
-    /// Parses `02:00:00:00:00:aa` (or with `-`); six octets give htype 1 (Ethernet).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || HwAddrParseError(s.to_string());
-        let mut out = Vec::with_capacity(6);
-        for part in s.split([':', '-']) {
-            if part.is_empty() || part.len() > 2 {
-                return Err(err());
-            }
-            out.push(u8::from_str_radix(part, 16).map_err(|_| err())?);
-        }
-        if out.is_empty() {
-            return Err(err());
-        }
-        HwAddr::new(1, &out).ok_or_else(err)
-    }
-}
+pub use hyperdhcp_wire::{HwAddr, HwAddrParseError};
 
 /// Where a lease is in its life. Only `Bound`, `Released`, `Expired` and `Declined` are ever
 /// stored; `Offered` lives in memory only (RFC 2131 §4.3.1: an offer need not be durable).

@@ -1,11 +1,13 @@
-//! The sans-I/O DHCPv4 engine: owns the validated configuration, the lease table, the pools'
+//! The sans-I/O DHCPv4 engine: holds the validated configuration, owns the lease table, the pools'
 //! free lists and the reservations, and turns one parsed request plus the current time into a
 //! [`Decision`] (an optional reply and the lease changes that must be made durable before that
 //! reply is sent). No sockets, no disk, no clock reads: the server shell feeds it
 //! `hyperdhcp_wire::Message`s and `now`, commits `Decision::changes` through the store, then
 //! sends `Decision::reply`.
 //!
-//! Map: [`config`] (TOML → validated [`Config`]), [`lease`] (records), [`decision`] (what a
+//! The validated configuration it runs on comes from `hyperdhcp-config`.
+//!
+//! Map: [`lease`] (records), [`decision`] (what a
 //! request produces), [`engine`] (dispatch + shared allocation rules), [`classes`] (client classes), [`explain`]
 //! (why a request gets what it gets). Internals: `table`
 //! (leases and offers indexed by IP and client), `pool` (bitmap + reuse-queue allocator,
@@ -17,7 +19,6 @@
 #![forbid(unsafe_code)]
 
 pub mod classes;
-pub mod config;
 pub mod conflict;
 pub mod decision;
 pub mod engine;
@@ -35,7 +36,6 @@ mod request;
 mod select;
 mod table;
 
-pub use config::{Config, ConfigError, ConfigErrors};
 pub use conflict::{Conflict, ConflictChange, ConflictEventKind, ConflictMethod};
 pub use decision::{Decision, IgnoreReason, Outcome, Reply, ReplyDest, RequestContext};
 pub use engine::Engine;

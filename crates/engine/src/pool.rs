@@ -10,9 +10,9 @@ use hyperdhcp_wire::RelayAgentInfo;
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
-use crate::config::{Config, SubnetConfig};
 use crate::lease::{HwAddr, LeaseState, UnixTime};
 use crate::table::{ClientRef, IpMap, LeaseTable};
+use hyperdhcp_config::{Config, SubnetConfig};
 
 /// Bits per bitmap word.
 const WORD_BITS: u32 = u64::BITS;

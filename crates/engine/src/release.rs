@@ -1,10 +1,10 @@
 //! DHCPRELEASE: the client gives its address back (RFC 2131 §4.3.4).
 
-use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::lease::{LeaseChange, LeaseState};
 use crate::select::is_ours;
+use hyperdhcp_config::Config;
 
 /// Marks the client's bound lease at ciaddr released. The record is kept (state
 /// `Released`) so the client gets the same address next time. A repeated RELEASE (for

@@ -5,9 +5,9 @@ use std::net::Ipv4Addr;
 use hyperdhcp_wire::{FLAG_BROADCAST, Message, MessageBuilder, MessageType, code};
 
 use crate::classes::ClassSet;
-use crate::config::{ClassConfig, ReservationConfig, SubnetConfig};
 use crate::decision::{Reply, ReplyDest};
 use crate::lease::HwAddr;
+use hyperdhcp_config::{ClassConfig, ReservationConfig, SubnetConfig};
 
 /// Options the engine sets itself (or never echoes); configured values for them are ignored.
 const ENGINE_OPTIONS: [u8; 13] = [

@@ -4,12 +4,12 @@ use std::net::Ipv4Addr;
 
 use hyperdhcp_wire::MessageType;
 
-use crate::config::Config;
 use crate::decision::{Decision, IgnoreReason, Outcome};
 use crate::engine::{Engine, Incoming, ignored};
 use crate::lease::{LeaseChange, LeaseState};
 use crate::reply::{self, LeaseTimes};
 use crate::select::is_ours;
+use hyperdhcp_config::Config;
 
 /// NAK reason: the requested address is not on the client's network.
 pub(crate) const NAK_WRONG_NETWORK: &str = "requested address is not on this network";

@@ -4,8 +4,8 @@ use std::net::Ipv4Addr;
 
 use hyperdhcp_wire::{Message, RelayAgentInfo};
 
-use crate::config::Config;
 use crate::decision::RequestContext;
+use hyperdhcp_config::Config;
 
 /// Index of the subnet serving a request, by the first of these the request carries:
 ///

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use hyperdhcp_engine::Config;
+use hyperdhcp_config::Config;
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use hyperdhcp_engine::config::{EventsConfig, HooksConfig};
+use hyperdhcp_config::{EventsConfig, HooksConfig};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::bus::{EventReceiver, EventStats};

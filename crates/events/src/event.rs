@@ -72,7 +72,7 @@ pub fn mask_for(patterns: &[String]) -> EventMask {
         .filter(|k| {
             patterns
                 .iter()
-                .any(|p| hyperdhcp_engine::config::event_pattern_matches(p, k.as_str()))
+                .any(|p| hyperdhcp_config::event_pattern_matches(p, k.as_str()))
         })
         .fold(0, |m, k| m | k.bit())
 }
@@ -213,7 +213,7 @@ pub(crate) mod tests {
     #[test]
     fn names_match_the_config_list() {
         let ours: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(ours, hyperdhcp_engine::config::EVENT_NAMES);
+        assert_eq!(ours, hyperdhcp_config::EVENT_NAMES);
     }
 
     #[test]

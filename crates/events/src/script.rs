@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use hyperdhcp_engine::config::ScriptHookConfig;
+use hyperdhcp_config::ScriptHookConfig;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use hyperdhcp_engine::config::{WebhookConfig, WebhookTemplate, redact_url};
+use hyperdhcp_config::{WebhookConfig, WebhookTemplate, redact_url};
 use serde_json::{Value, json};
 use sha2::Sha256;
 

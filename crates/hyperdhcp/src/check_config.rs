@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hyperdhcp_engine::Config;
+use hyperdhcp_config::Config;
 
 use crate::cli::CheckConfigArgs;
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use hyperdhcp_engine::{Config, Engine, Explanation, Outcome, RequestContext};
+use hyperdhcp_config::Config;
+use hyperdhcp_engine::{Engine, Explanation, Outcome, RequestContext};
 use hyperdhcp_store::{LeaseStore, SqliteStore};
 use hyperdhcp_wire::{
     CLIENT_PORT, FLAG_BROADCAST, Message, MessageBuilder, MessageType, SERVER_PORT, code,

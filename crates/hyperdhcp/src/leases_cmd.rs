@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use hyperdhcp_engine::{Config, Lease, UnixTime};
+use hyperdhcp_config::Config;
+use hyperdhcp_engine::{Lease, UnixTime};
 use hyperdhcp_store::{LeaseStore, SqliteStore};
 use serde::Serialize;
 

@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hyperdhcp_engine::config::LogFormat;
-use hyperdhcp_engine::{Config, ConfigErrors};
+use hyperdhcp_config::LogFormat;
+use hyperdhcp_config::{Config, ConfigErrors};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormatArg, ServeArgs};
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn config_error_formats_one_or_many() {
-        use hyperdhcp_engine::ConfigError;
+        use hyperdhcp_config::ConfigError;
         let err = |path: &str| ConfigError {
             path: path.into(),
             message: "bad".into(),

@@ -9,9 +9,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
+use hyperdhcp_config::Config;
 use hyperdhcp_engine::{
-    Config, ConflictChange, ConflictEventKind, Decision, Engine, HwAddr, LeaseChange, LeaseState,
-    Outcome, UnixTime,
+    ConflictChange, ConflictEventKind, Decision, Engine, HwAddr, LeaseChange, LeaseState, Outcome,
+    UnixTime,
 };
 use hyperdhcp_events::{Event, EventKind, EventSender};
 use hyperdhcp_wire::Message;

@@ -55,7 +55,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hyperdhcp_engine::Config;
+use hyperdhcp_config::Config;
 use hyperdhcp_store::{SqliteStore, StoreError};
 
 pub use counters::{Counters, DropReason};

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use hyperdhcp_engine::{Config, Engine, IgnoreReason, LeaseState};
+use hyperdhcp_config::Config;
+use hyperdhcp_engine::{Engine, IgnoreReason, LeaseState};
 use hyperdhcp_events::EventStats;
 use hyperdhcp_wire::MessageType;
 use prometheus_client::collector::Collector;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hyperdhcp_engine::Config;
+use hyperdhcp_config::Config;
 use hyperdhcp_events::{EventSender, bus, dispatch, hooks_mask};
 use tokio::sync::oneshot;
 

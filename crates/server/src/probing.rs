@@ -12,8 +12,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use hyperdhcp_engine::config::{ConflictDetectionConfig, ProbeMethod, ProbeStrategy};
-use hyperdhcp_engine::{Config, Decision, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_config::Config;
+use hyperdhcp_config::{ConflictDetectionConfig, ProbeMethod, ProbeStrategy};
+use hyperdhcp_engine::{Decision, Engine, Outcome, RequestContext, UnixTime};
 use hyperdhcp_wire::Message;
 use ipnet::Ipv4Net;
 

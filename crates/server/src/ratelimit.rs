@@ -6,7 +6,7 @@
 use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
 
-use hyperdhcp_engine::config::{Rate, RateLimitConfig};
+use hyperdhcp_config::{Rate, RateLimitConfig};
 
 /// Slots of the per-MAC table (a power of two).
 pub const MAC_SLOTS: usize = 8_192;

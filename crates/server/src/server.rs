@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use hyperdhcp_engine::{Config, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_config::Config;
+use hyperdhcp_engine::{Engine, Outcome, RequestContext, UnixTime};
 use hyperdhcp_store::{LeaseStore, StoreError};
 use hyperdhcp_wire::Message;
 
@@ -884,7 +885,7 @@ mod tests {
     use std::net::{Ipv4Addr, SocketAddrV4};
     use std::sync::{Mutex, mpsc};
 
-    use hyperdhcp_engine::config::{
+    use hyperdhcp_config::{
         DhcpOptions, LogFormat, PoolConfig, ServerConfig, StoreConfig, SubnetConfig,
     };
     use hyperdhcp_engine::{Lease, LeaseChange, LeaseState};

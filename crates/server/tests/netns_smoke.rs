@@ -325,7 +325,7 @@ fn serve_inner() -> Result<()> {
         .with_ansi(false)
         .init();
     let path = PathBuf::from(path);
-    let config = hyperdhcp_engine::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = hyperdhcp_config::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     hyperdhcp_server::serve(config, Some(path))?;
     Ok(())
 }

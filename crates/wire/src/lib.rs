@@ -16,6 +16,8 @@
 //!   domain search lists (RFC 3397).
 //! * [`relay`] — [`RelayAgentInfo`], option 82 sub-options (RFC 3046, 3527, 3993).
 //! * [`fqdn`] — [`ClientFqdn`], option 81 (RFC 4702).
+//! * `hwaddr` — [`HwAddr`], a client hardware address (htype + chaddr bytes), parsed from
+//!   `02:00:…` text.
 //! * `fuzz` — [`fuzz_exercise`], shared by the fuzz target and the corpus replay test.
 #![deny(
     clippy::unwrap_used,
@@ -32,6 +34,7 @@ mod encoding;
 mod error;
 pub mod fqdn;
 mod fuzz;
+mod hwaddr;
 mod message;
 mod message_type;
 pub mod relay;
@@ -46,6 +49,7 @@ pub use error::ParseError;
 pub use fqdn::ClientFqdn;
 #[doc(hidden)]
 pub use fuzz::fuzz_exercise;
+pub use hwaddr::{HwAddr, HwAddrParseError};
 pub use message::Message;
 pub use message_type::MessageType;
 pub use relay::RelayAgentInfo;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use hyperdhcp_wire::{Message, MessageBuilder, MessageType, code};
 
 use crate::conflict::{ConflictEventKind, ConflictMethod};
-use crate::{Config, Decision, Engine, Outcome, RequestContext, UnixTime};
+use crate::{Decision, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_config::Config;
 
 const T0: UnixTime = 1_700_000_000;
 const HOLD: u64 = 60;

@@ -9,13 +9,13 @@ use hyperdhcp_wire::{FLAG_BROADCAST, Message, MessageBuilder, MessageType, code}
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
 
-use crate::config::{
-    Config, DhcpOptions, LogFormat, PoolConfig, ReservationConfig, ServerConfig, StoreConfig,
-    SubnetConfig,
-};
 use crate::decision::{Decision, IgnoreReason, Outcome, ReplyDest, RequestContext};
 use crate::engine::Engine;
 use crate::lease::{HwAddr, Lease, LeaseChange, LeaseState, UnixTime};
+use hyperdhcp_config::{
+    Config, DhcpOptions, LogFormat, PoolConfig, ReservationConfig, ServerConfig, StoreConfig,
+    SubnetConfig,
+};
 
 /// Start of the injected clock.
 const T0: UnixTime = 1_700_000_000;
@@ -62,7 +62,7 @@ fn config() -> Config {
         },
         store: StoreConfig {
             path: PathBuf::from("/nonexistent/leases.db"),
-            history_retention: crate::config::DEFAULT_HISTORY_RETENTION,
+            history_retention: hyperdhcp_config::DEFAULT_HISTORY_RETENTION,
         },
         subnets: vec![
             SubnetConfig {

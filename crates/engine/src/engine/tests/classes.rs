@@ -1,7 +1,7 @@
 //! Client classes, PXE boot parameters, option provenance and the unrequested-option rule.
 
 use super::*;
-use crate::config::{ClassConfig, ClassMatch};
+use hyperdhcp_config::{ClassConfig, ClassMatch};
 
 /// Two PXE classes by architecture (RFC 4578 §2.1) and a DNS override by vendor class.
 fn pxe_config() -> Config {

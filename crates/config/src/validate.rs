@@ -24,7 +24,7 @@ use super::{
     MAX_LEASE_TIME, MAX_RECEIVE_BUFFER, MIN_LEASE_TIME, MIN_RECEIVE_BUFFER, PoolConfig,
     ReservationConfig, ServerConfig, StoreConfig, SubnetConfig,
 };
-use crate::lease::HwAddr;
+use hyperdhcp_wire::HwAddr;
 
 /// Longest Linux interface name (IFNAMSIZ - 1).
 const MAX_INTERFACE_NAME_LEN: usize = 15;

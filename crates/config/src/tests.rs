@@ -29,7 +29,7 @@ fn ip(text: &str) -> Ipv4Addr {
 
 #[test]
 fn minimal_file_parses_with_expected_values() {
-    let config = parse(include_str!("../../../../examples/minimal.toml"));
+    let config = parse(include_str!("../../../examples/minimal.toml"));
     assert_eq!(
         config.server,
         ServerConfig {
@@ -833,7 +833,7 @@ proptest::proptest! {
         cut in 0usize..40,
         insert in "[ -~\n]{0,12}",
     ) {
-        let base = include_str!("../../../../examples/full.toml");
+        let base = include_str!("../../../examples/full.toml");
         let mut at = at.min(base.len());
         while !base.is_char_boundary(at) {
             at -= 1;

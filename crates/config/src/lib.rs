@@ -15,8 +15,9 @@ mod validate;
 mod values;
 
 pub use conflict::{
-    ConflictDetectionConfig, DEFAULT_PARALLEL_COUNT, DEFAULT_PROBE_CACHE_TTL,
-    DEFAULT_PROBE_TIMEOUT_MS, MAX_PARALLEL_COUNT, MAX_PROBE_TIMEOUT_MS, ProbeMethod, ProbeStrategy,
+    ConflictDetectionConfig, DEFAULT_HOLD_TIME, DEFAULT_MAX_CONFLICT_COUNT, DEFAULT_PARALLEL_COUNT,
+    DEFAULT_PROBE_CACHE_TTL, DEFAULT_PROBE_TIMEOUT_MS, MAX_PARALLEL_COUNT, MAX_PROBE_TIMEOUT_MS,
+    ProbeMethod, ProbeStrategy,
 };
 pub use hooks::{EVENT_NAMES, event_pattern_matches};
 
@@ -25,7 +26,7 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
-use crate::lease::HwAddr;
+use hyperdhcp_wire::HwAddr;
 
 /// Default `server.offer_timeout`, seconds.
 pub const DEFAULT_OFFER_TIMEOUT: u64 = 30;

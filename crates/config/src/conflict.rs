@@ -4,7 +4,12 @@ use serde::Deserialize;
 
 use super::raw::{RawDuration, Report};
 use super::values::{DURATION_HINT, parse_duration};
-use crate::conflict::{DEFAULT_HOLD_TIME, DEFAULT_MAX_CONFLICT_COUNT};
+
+/// Default `conflict_detection.hold_time`, seconds: how long a conflicting address is skipped.
+pub const DEFAULT_HOLD_TIME: u64 = 3_600;
+/// Default `conflict_detection.max_conflict_count`: conflicts before an address is held
+/// permanently (until cleared by an operator).
+pub const DEFAULT_MAX_CONFLICT_COUNT: u32 = 3;
 
 /// Default `conflict_detection.timeout`, milliseconds.
 pub const DEFAULT_PROBE_TIMEOUT_MS: u64 = 500;
