@@ -2,50 +2,15 @@
 //! serving loop never waits; a full queue drops the event, counts it and warns (rate-limited).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::event::{Event, EventKind, EventMask};
+pub use hyperdhcp_control::EventStats;
 
 /// Shortest gap between two "event queue full" warnings.
 pub const DROP_WARN_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Counters shared by the bus, the dispatcher and the hooks; read by the metrics endpoint.
-#[derive(Debug, Default)]
-pub struct EventStats {
-    /// Events accepted onto the bus.
-    pub published: AtomicU64,
-    /// Events dropped because the bus was full (or the hook runtime is gone).
-    pub dropped_bus: AtomicU64,
-    /// Event deliveries dropped because one hook's own queue was full.
-    pub dropped_hook: AtomicU64,
-    /// Script runs that finished with status 0.
-    pub script_ok: AtomicU64,
-    /// Script runs that failed (non-zero exit, could not start, timed out).
-    pub script_failures: AtomicU64,
-    /// Script runs killed at their timeout (also counted in `script_failures`).
-    pub script_timeouts: AtomicU64,
-    /// Webhook deliveries answered with 2xx.
-    pub webhook_ok: AtomicU64,
-    /// Webhook deliveries given up after the last retry (or refused with 4xx).
-    pub webhook_failures: AtomicU64,
-    /// Webhook attempts retried.
-    pub webhook_retries: AtomicU64,
-}
-
-impl EventStats {
-    /// Adds one to `counter`.
-    pub fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Reads `counter`.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-}
 
 /// The serving thread's end of the bus.
 #[derive(Debug)]

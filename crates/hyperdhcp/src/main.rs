@@ -1,6 +1,6 @@
 //! `hyperdhcp`: the command-line entry point. A thin shell that parses the command line
-//! ([`cli`]) and hands off to one module per subcommand: [`serve`] (the daemon, via
-//! `hyperdhcp_server::serve`), [`check_config`] (validate a TOML file and print every error with
+//! ([`cli`]) and hands off to one module per subcommand: [`serve`] (composes the daemon:
+//! store, serving loop, the async runtime for hooks and metrics, signals, reload), [`check_config`] (validate a TOML file and print every error with
 //! its key path), [`leases_cmd`] (read the lease store, also while a server runs), [`history_cmd`] (who had an address when), [`explain_cmd`] (what a DISCOVER would get, and why), [`conflicts_cmd`] (list/clear
 //! conflict records) and `bench`
 //! (the load generator in `hyperdhcp_bench`). Failures end in one `Error: …` line on stderr and

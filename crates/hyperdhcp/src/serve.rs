@@ -10,7 +10,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormatArg, ServeArgs};
 
+mod daemon;
 mod logwriter;
+mod runtime;
 
 /// The configuration used when `serve` is given no `--config`: the lab example.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../examples/lab.toml");
@@ -33,7 +35,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config = %args.config.as_ref().map_or("(built-in lab.toml)".into(), |p| p.display().to_string()),
         "hyperdhcp starting"
     );
-    hyperdhcp_server::serve(config, args.config).context("server failed")?;
+    daemon::serve(config, args.config).context("server failed")?;
     tracing::info!("hyperdhcp stopped");
     Ok(())
 }

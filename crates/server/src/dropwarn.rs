@@ -5,7 +5,7 @@
 
 use hyperdhcp_engine::UnixTime;
 
-use crate::counters::{Counters, DropReason};
+use hyperdhcp_control::{Counters, DropReason};
 
 /// Remembers what the last warning covered and when the next one may be logged.
 #[derive(Debug)]

@@ -17,7 +17,9 @@ use hyperdhcp_engine::{
 use hyperdhcp_events::{Event, EventKind, EventSender};
 use hyperdhcp_wire::Message;
 
-use crate::metrics::{POOL_WALK_STEP, PoolWalk, Telemetry};
+use hyperdhcp_control::Telemetry;
+
+use crate::poolwalk::{POOL_WALK_STEP, PoolWalk};
 
 /// Seconds between two pool snapshots for the metrics endpoint (counting leases per pool
 /// walks the whole lease table, so not on every scrape nor every second).

@@ -199,11 +199,13 @@ impl<I: ProbeIo> Prober<I> {
     }
 
     /// Abandons a probe (its request went away); no result will be reported for it.
+    #[cfg(test)]
     pub fn cancel(&mut self, id: u64) {
         self.pending.retain(|p| p.id != id);
     }
 
     /// Number of probes in flight.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.pending.len()
     }

@@ -7,7 +7,6 @@
 //! server offers without probing.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -18,8 +17,8 @@ use hyperdhcp_engine::{Decision, Engine, Outcome, RequestContext, UnixTime};
 use hyperdhcp_wire::Message;
 use ipnet::Ipv4Net;
 
-use crate::counters::{Counters, ProbeResult};
 use crate::probe::{ProbeIo, ProbeKind, ProbeOutcome, Prober, RawProbeIo, Resolved};
+use hyperdhcp_control::{Counters, ProbeResult};
 
 /// Most DISCOVERs parked at once; past it new ones are dropped (the client retransmits), so a
 /// flood cannot grow memory without bound.
@@ -466,14 +465,6 @@ impl Probing {
         self.parked_ips.remove(&p.ip);
         Some(p)
     }
-
-    /// Test hook: sends a gratuitous ARP directly.
-    pub fn announce(&mut self, interface: &str, ip: Ipv4Addr, mac: [u8; 6]) -> io::Result<()> {
-        match self.prober.as_mut() {
-            Some(p) => p.announce(interface, ip, mac),
-            None => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -487,6 +478,7 @@ mod tests {
 
     use super::*;
     use crate::probe::Seen;
+    use std::io;
 
     const T0: UnixTime = 1_700_000_000;
     const FIRST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);

@@ -1,7 +1,8 @@
 //! The serving loop: poll → recvmmsg → parse → engine → sendmmsg of OFFERs → one commit per
 //! batch on the committer thread ([`crate::commit`], pipelined: the loop goes on receiving while
 //! a batch is fsynced) → sendmmsg of that batch's ACKs when it comes back; plus the expiry
-//! timer, interface address refresh and SIGHUP reload.
+//! timer, interface address refresh, and the commands of the control door (a reload swaps in a
+//! configuration validated off the loop).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use hyperdhcp_config::Config;
-use hyperdhcp_engine::{Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_control::{Command, CommandQueue, Telemetry};
+use hyperdhcp_engine::{Conflict, Engine, Outcome, RequestContext, UnixTime};
+use hyperdhcp_events::EventSender;
 use hyperdhcp_store::{LeaseStore, StoreError};
 use hyperdhcp_wire::Message;
 
@@ -18,7 +21,6 @@ use crate::ServerError;
 use crate::batch::{self, BROADCAST_DEST, Batch, Route};
 use crate::clock;
 use crate::commit::{Committer, Done};
-use crate::counters::{Counters, DropReason};
 use crate::dropwarn::DropWarner;
 use crate::emit::Emitter;
 use crate::history;
@@ -28,6 +30,7 @@ use crate::probing::{Probing, Released};
 use crate::ratelimit::{self, RateLimiter};
 use crate::socket::{self, ListenSocket};
 use crate::sys::{self, Datagram, RecvBatch, SendBatch};
+use hyperdhcp_control::{Counters, DropReason};
 
 /// Datagrams per recvmmsg/sendmmsg call.
 pub const BATCH_SIZE: usize = 128;
@@ -38,7 +41,7 @@ pub const MAX_BATCH_PER_SOCKET: usize = 1024;
 /// Receive slot size: a DHCP message over Ethernet fits in 1500 bytes; larger ones (jumbo
 /// frames) still fit, anything bigger is dropped as truncated.
 pub const RECV_SLOT_LEN: usize = 4096;
-/// Longest a poll waits, so the shutdown/reload flags and the expiry timer are looked at.
+/// Longest a poll waits, so the shutdown flag and the expiry timer are looked at.
 const POLL_TIMEOUT_MS: i32 = 200;
 /// Seconds between `engine.expire` calls.
 const EXPIRE_INTERVAL_SECS: UnixTime = 1;
@@ -52,13 +55,15 @@ pub const MAX_WAITING_REPLIES: usize = 65_536;
 /// Emptied batches kept for reuse (their vectors keep their capacity).
 const SPARE_BATCHES: usize = 2;
 
-/// Flags the loop watches; signal handlers (or tests) set them.
-#[derive(Clone, Debug, Default)]
-pub struct Control {
-    /// Set to stop: the loop finishes the batch in hand, commits, and returns.
-    pub shutdown: Arc<AtomicBool>,
-    /// Set to re-read the config file (SIGHUP); the loop clears it.
-    pub reload: Arc<AtomicBool>,
+/// The doors the loop is started with: how the rest of the process reaches it.
+#[derive(Debug)]
+pub struct Doors {
+    /// Commands in (reload, clear a conflict), drained once per loop turn.
+    pub commands: CommandQueue,
+    /// Counters, histograms, pool snapshot and readiness out, read by the metrics listener.
+    pub telemetry: Arc<Telemetry>,
+    /// The event bus to the hooks (`None`: no hook wants events, none is built).
+    pub events: Option<EventSender>,
 }
 
 /// A running DHCP server: engine, store and sockets, driven by [`Server::run`].
@@ -68,8 +73,12 @@ pub struct Server {
     committer: Committer,
     /// Emptied batches for reuse.
     spare: Vec<Batch>,
+    /// `store.path` the server started with (a reload cannot move the store).
     store_path: PathBuf,
-    config_path: Option<PathBuf>,
+    /// Commands from the control door; `None` only in unit tests.
+    commands: Option<CommandQueue>,
+    /// Scratch: the commands taken this turn.
+    command_buf: Vec<Command>,
     sockets: Vec<ListenSocket>,
     counters: Arc<Counters>,
     recv: RecvBatch,
@@ -88,7 +97,7 @@ pub struct Server {
     limiter: RateLimiter,
     /// When the next history prune is due.
     next_prune: UnixTime,
-    /// Hook events and metrics taps (inert unless [`Server::attach`] was called).
+    /// Hook events and metrics taps.
     emitter: Emitter,
     /// Conflict probes before OFFERs (issue 5) and the DISCOVERs parked behind them.
     probing: Probing,
@@ -96,11 +105,13 @@ pub struct Server {
 
 impl Server {
     /// Loads the leases from `store`, builds the engine and opens one socket per configured
-    /// interface. Logs how many leases were loaded and where it listens.
+    /// interface; from then on the loop counts into `doors.telemetry`, publishes events on
+    /// `doors.events` and takes commands from `doors.commands`. Logs how many leases were
+    /// loaded and where it listens.
     pub fn start(
         config: Config,
-        config_path: Option<PathBuf>,
         mut store: Box<dyn LeaseStore>,
+        doors: Doors,
     ) -> Result<Self, ServerError> {
         let store_path = config.store.path.clone();
         let t0 = Instant::now();
@@ -139,9 +150,10 @@ impl Server {
             committer,
             spare: Vec::with_capacity(SPARE_BATCHES),
             store_path,
-            config_path,
+            commands: Some(doors.commands),
+            command_buf: Vec::new(),
             sockets,
-            counters: Arc::new(Counters::default()),
+            counters: Arc::clone(&doors.telemetry.counters),
             recv: RecvBatch::new(BATCH_SIZE, RECV_SLOT_LEN),
             send: SendBatch::new(BATCH_SIZE, udp_gso),
             batch: Batch::default(),
@@ -152,7 +164,7 @@ impl Server {
             drop_warner: DropWarner::new(DROP_WARN_SECS),
             limiter,
             next_prune: clock::now() + history::PRUNE_INTERVAL_SECS,
-            emitter: Emitter::default(),
+            emitter: Emitter::new(doors.events, Some(doors.telemetry)),
             probing,
         };
         server.probing.set_counters(Arc::clone(&server.counters));
@@ -169,33 +181,16 @@ impl Server {
         Arc::clone(&self.counters)
     }
 
-    /// Connects the hook bus and the metrics: from now on the loop counts into
-    /// `telemetry.counters`, records latencies and pool snapshots there, and publishes events
-    /// on `events`.
-    pub fn attach(
-        &mut self,
-        telemetry: Arc<crate::metrics::Telemetry>,
-        events: Option<hyperdhcp_events::EventSender>,
-    ) {
-        self.counters = Arc::clone(&telemetry.counters);
-        self.probing.set_counters(Arc::clone(&self.counters));
-        self.emitter = Emitter::new(events, Some(telemetry));
-    }
-
-    /// Serves until `control.shutdown` is set; then finishes the batch in hand, commits it
-    /// (and every commit in flight), answers and returns `Ok(())`. Errors only when polling the
-    /// sockets fails.
-    pub fn run(&mut self, control: &Control) -> Result<(), ServerError> {
+    /// Serves until `shutdown` is set; then finishes the batch in hand, commits it (and every
+    /// commit in flight), answers and returns `Ok(())`. Errors only when polling the sockets
+    /// fails.
+    pub fn run(&mut self, shutdown: &AtomicBool) -> Result<(), ServerError> {
         let mut next_expire = clock::now();
         let mut next_refresh = clock::now() + ADDR_REFRESH_SECS;
+        let mut more_commands = false;
         loop {
-            let stopping = control.shutdown.load(Ordering::Relaxed);
-            if control.reload.swap(false, Ordering::Relaxed) {
-                // Replies in flight carry socket indices a reload may shift: land them first.
-                self.settle();
-                self.reload(clock::now());
-            }
-            let timeout = if stopping {
+            let stopping = shutdown.load(Ordering::Relaxed);
+            let timeout = if stopping || more_commands {
                 0
             } else {
                 // Wake up for the next probe deadline (a parked OFFER is due then).
@@ -219,6 +214,7 @@ impl Server {
                 self.collect_done(false);
                 self.flush_at(now, false);
             }
+            more_commands = self.take_commands(now);
             if self.batch.pending.len() >= MAX_WAITING_REPLIES {
                 // The disk is behind: wait for it rather than queue without bound.
                 if let Some(done) = self.committer.next_done(true) {
@@ -580,8 +576,9 @@ impl Server {
     /// changes go to the store and the log.
     fn poll_probes(&mut self, now: UnixTime) {
         let probe_ready = {
+            // Layout of `pollfds`: sockets, probe sockets, command wake-up, committer wake-up.
             let n = self.sockets.len();
-            let m = self.pollfds.len().saturating_sub(1);
+            let m = n + self.probing.fds().len();
             self.pollfds
                 .get(n..m)
                 .is_some_and(|p| p.iter().any(|p| p.revents & libc::POLLIN != 0))
@@ -644,19 +641,42 @@ impl Server {
         }
     }
 
-    /// SIGHUP: re-reads the conflict records from the store, so `hyperdhcp conflicts clear`
-    /// takes effect without a restart.
-    fn reload_conflicts(&mut self, now: UnixTime) {
-        match hyperdhcp_store::SqliteStore::open_read_only(&self.store_path)
-            .and_then(|mut s| s.load_conflicts())
-        {
-            Ok(records) => {
-                let n = records.len();
-                self.engine.load_conflicts(records, now);
-                tracing::info!(records = n, "conflict records re-read");
+    // === commands ===
+
+    /// Takes this turn's commands from the control door and carries them out; returns true
+    /// when more are waiting.
+    fn take_commands(&mut self, now: UnixTime) -> bool {
+        let Some(queue) = self.commands.as_mut() else {
+            return false;
+        };
+        let more = queue.drain(&mut self.command_buf);
+        let mut commands = std::mem::take(&mut self.command_buf);
+        for command in commands.drain(..) {
+            match command {
+                Command::Reload {
+                    config,
+                    conflicts,
+                    reply,
+                } => {
+                    // Replies in flight carry socket indices a reload may shift: land them first.
+                    self.settle();
+                    let result = self.apply_config(config, conflicts, now);
+                    if let Err(why) = &result {
+                        tracing::error!("reload failed, keeping the old config: {why}");
+                    }
+                    reply.send(result);
+                }
+                Command::ClearConflict { ip, reply } => {
+                    let cleared = self.engine.clear_conflict(ip).is_some();
+                    if cleared {
+                        tracing::info!(ip = %ip, "conflict record cleared");
+                    }
+                    reply.send(cleared);
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "keeping the conflict records in memory"),
         }
+        self.command_buf = commands;
+        more
     }
 
     fn rebuild_pollfds(&mut self) {
@@ -665,41 +685,30 @@ impl Server {
             .iter()
             .map(|s| sys::pollfd_in(s.fd()))
             .chain(self.probing.fds().into_iter().map(sys::pollfd_in))
+            .chain(self.commands.iter().map(|c| sys::pollfd_in(c.wake_fd())))
             .chain([sys::pollfd_in(self.committer.wake_fd())])
             .collect();
     }
 
-    /// SIGHUP: re-read and validate the config file; on success swap it into the engine
-    /// (leases kept) and open/close sockets for interfaces added/removed. Any failure keeps the
-    /// old config whole.
-    fn reload(&mut self, now: UnixTime) {
-        let Some(path) = self.config_path.clone() else {
-            tracing::warn!("SIGHUP ignored: the server was started without a config file path");
-            return;
-        };
-        let new = match Config::load(&path) {
-            Ok(c) => c,
-            Err(errors) => {
-                // One log line: the errors joined with "; " (Display puts one per line).
-                let list = errors.0.iter().map(ToString::to_string).collect::<Vec<_>>();
-                tracing::error!("reload failed, keeping the old config: {}", list.join("; "));
-                return;
-            }
-        };
+    /// Swaps in `new` (validated off the loop; leases kept) and opens/closes sockets for
+    /// interfaces added/removed; `conflicts` replaces the conflict table. Any failure keeps the
+    /// old config whole and says why.
+    fn apply_config(
+        &mut self,
+        new: Arc<Config>,
+        conflicts: Option<Vec<Conflict>>,
+        now: UnixTime,
+    ) -> Result<(), String> {
         let old: BTreeSet<String> = self.sockets.iter().map(|s| s.name.clone()).collect();
         let wanted: BTreeSet<String> = new.server.interfaces.iter().cloned().collect();
         if wanted.is_empty() {
-            tracing::error!("reload failed, keeping the old config: server.interfaces is empty");
-            return;
+            return Err("server.interfaces is empty".into());
         }
         let mut opened = Vec::new();
         for name in wanted.difference(&old) {
             match ListenSocket::open(name, new.server.receive_buffer) {
                 Ok(s) => opened.push(s),
-                Err(e) => {
-                    tracing::error!("reload failed, keeping the old config: {e}");
-                    return;
-                }
+                Err(e) => return Err(e.to_string()),
             }
         }
         if new.store.path != self.store_path {
@@ -741,8 +750,12 @@ impl Server {
         self.rebuild_pollfds();
         self.probing.reconfigure(&new);
         self.limiter.reconfigure(new.server.rate_limit);
-        self.engine.reconfigure(Arc::new(new), now);
-        self.reload_conflicts(now);
+        self.engine.reconfigure(new, now);
+        if let Some(records) = conflicts {
+            let n = records.len();
+            self.engine.load_conflicts(records, now);
+            tracing::info!(records = n, "conflict records re-read");
+        }
         if let Err(e) = self.refresh_addrs(true) {
             tracing::warn!(error = %e, "keeping the previous interface addresses");
         }
@@ -751,7 +764,8 @@ impl Server {
                 tracing::info!("listening on {} ({})", s.name, s.addrs_display());
             }
         }
-        tracing::info!(path = %path.display(), "configuration reloaded");
+        tracing::info!("configuration reloaded");
+        Ok(())
     }
 }
 
@@ -1002,7 +1016,8 @@ mod tests {
             committer: Committer::spawn(Box::new(store)).expect("committer"),
             spare: Vec::new(),
             store_path: "/fake/leases.db".into(),
-            config_path: None,
+            commands: None,
+            command_buf: Vec::new(),
             sockets: Vec::new(),
             counters: Arc::new(Counters::default()),
             recv: RecvBatch::new(1, 16),

@@ -16,8 +16,6 @@ use crate::sys::{self, IfAddr};
 pub struct ListenSocket {
     /// Interface name (`server.interfaces` entry).
     pub name: String,
-    /// Kernel interface index.
-    pub ifindex: u32,
     /// IPv4 addresses with prefix, refreshed on SIGHUP and every few seconds.
     pub addrs: Vec<Ipv4Net>,
     /// The kernel's cumulative drop count for this socket (receive buffer full), as last
@@ -33,10 +31,10 @@ impl ListenSocket {
     /// Opens `0.0.0.0:67` bound to `interface`, broadcast-capable, non-blocking, with a
     /// receive buffer of `receive_buffer` bytes (forced past `rmem_max` when allowed).
     pub fn open(interface: &str, receive_buffer: usize) -> Result<Self, ServerError> {
-        let ifindex =
-            sys::if_nametoindex(interface).ok_or_else(|| ServerError::NoSuchInterface {
-                interface: interface.to_string(),
-            })?;
+        // The interface must exist in this namespace; its index itself is not kept.
+        sys::if_nametoindex(interface).ok_or_else(|| ServerError::NoSuchInterface {
+            interface: interface.to_string(),
+        })?;
         let fail = |what: &'static str| {
             move |source: io::Error| ServerError::Socket {
                 interface: interface.to_string(),
@@ -70,7 +68,6 @@ impl ListenSocket {
         ))?;
         Ok(Self {
             name: interface.to_string(),
-            ifindex,
             addrs: Vec::new(),
             kernel_drops: 0,
             shedding: false,
@@ -110,7 +107,6 @@ impl ListenSocket {
             .unwrap_or_else(|e| panic!("socket: {e}"));
         Self {
             name: name.to_string(),
-            ifindex: 0,
             addrs,
             kernel_drops: 0,
             shedding: false,

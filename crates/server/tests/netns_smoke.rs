@@ -326,7 +326,42 @@ fn serve_inner() -> Result<()> {
         .init();
     let path = PathBuf::from(path);
     let config = hyperdhcp_config::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    hyperdhcp_server::serve(config, Some(path))?;
+    // The shell as the binary composes it, minus hooks: SIGTERM stops the loop; SIGHUP reads
+    // the file on this thread and hands the loop the validated result through its door.
+    let store = hyperdhcp_store::SqliteStore::open(&config.store.path)?;
+    let shutdown = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(
+        signal_hook::consts::SIGTERM,
+        std::sync::Arc::clone(&shutdown),
+    )?;
+    let (commands, queue) = hyperdhcp_control::CommandQueue::bounded(1)?;
+    let mut hups = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+    std::thread::spawn(move || {
+        for _ in hups.forever() {
+            match hyperdhcp_config::Config::load(&path) {
+                Ok(config) => {
+                    let (reply, _answer) = hyperdhcp_control::Reply::channel();
+                    let reload = hyperdhcp_control::Command::Reload {
+                        config: std::sync::Arc::new(config),
+                        conflicts: None,
+                        reply,
+                    };
+                    let _ = commands.send(reload);
+                }
+                Err(e) => tracing::error!("reload failed, keeping the old config: {e}"),
+            }
+        }
+    });
+    let telemetry = std::sync::Arc::new(hyperdhcp_control::Telemetry::new(
+        std::sync::Arc::default(),
+        std::sync::Arc::default(),
+    ));
+    let doors = hyperdhcp_server::Doors {
+        commands: queue,
+        telemetry,
+        events: None,
+    };
+    hyperdhcp_server::Server::start(config, Box::new(store), doors)?.run(&shutdown)?;
     Ok(())
 }
 

@@ -1,17 +1,15 @@
-//! The hook runtime: one thread running a small tokio runtime for the event dispatcher, the
-//! script and webhook hooks and the metrics/health HTTP listener, so none of it runs on (or
-//! can block) the serving thread.
+//! The process's one async runtime: a thread running a small tokio runtime for the event
+//! dispatcher, the script and webhook hooks and the metrics/health HTTP listener, so none of
+//! it runs on (or can block) the serving thread.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyperdhcp_config::Config;
+use hyperdhcp_control::Telemetry;
 use hyperdhcp_events::{EventSender, bus, dispatch, hooks_mask};
 use tokio::sync::oneshot;
-
-use crate::http;
-use crate::metrics::Telemetry;
 
 /// Worker threads of the hook runtime: one can wait on a slow hook while the other answers
 /// a scrape.
@@ -86,7 +84,7 @@ pub fn start(config: &Config, telemetry: &Arc<Telemetry>) -> (Observer, Option<E
                 if let Some(l) = listener {
                     match tokio::net::TcpListener::from_std(l) {
                         Ok(l) => {
-                            tokio::spawn(http::serve(l, telemetry));
+                            tokio::spawn(hyperdhcp_api::serve(l, telemetry));
                         }
                         Err(e) => tracing::error!(error = %e, "metrics listener unusable"),
                     }

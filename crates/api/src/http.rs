@@ -1,5 +1,5 @@
 //! The observability HTTP listener: `/metrics` (OpenMetrics text), `/healthz` (the process
-//! answers) and `/readyz` (store loaded, sockets open). HTTP/1.1 only, on the hook runtime.
+//! answers) and `/readyz` (store loaded, sockets open). HTTP/1.1 only, on the binary's runtime.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,7 +13,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 
-use crate::metrics::{Telemetry, render};
+use hyperdhcp_control::Telemetry;
+
+use crate::metrics::{registry, render};
 
 /// Path of the metrics exposition.
 pub const METRICS_PATH: &str = "/metrics";
@@ -26,7 +28,7 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 
 /// Serves connections from `listener` until the runtime stops.
 pub async fn serve(listener: tokio::net::TcpListener, telemetry: Arc<Telemetry>) {
-    let registry = Arc::new(telemetry.registry());
+    let registry = Arc::new(registry(&telemetry));
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,
